@@ -21,7 +21,9 @@ class CardPhase(StrEnum):
     OFFERED = "offered"
     """Collate offers a handoff; nobody has accepted yet. Buttons: accept (or review & accept)."""
     ACCEPTED = "accepted"
-    """Someone accepted; the handoff is active. Buttons: complete, more (unable, revoke, new link)."""
+    """Someone accepted; the handoff is active.
+
+    Buttons: complete, more (unable, revoke, new link)."""
     CLOSING = "closing"
     """The acceptor (or a supervisor) closed it; Collate is reconciling. No buttons."""
     ENDED_BY_COLLATE = "ended_by_collate"
@@ -144,6 +146,9 @@ class HandoffDmView:
     """``None`` once the handoff closed or the grant expired: the DM then carries no link."""
     closed_summary: str | None = None
     """Why there is no link (e.g. "This handoff is closed."), shown when ``grant`` is None."""
+    link_renewable: bool = False
+    """With ``grant`` None: the handoff is still active (only the link lapsed), so the DM keeps a
+    New link button. False once the handoff is closed."""
     final_submit_capable: bool | None = None
     collate_message: str | None = None
     """``ManualHandoff.message``."""

@@ -1,0 +1,497 @@
+"""The handoff use cases: offer, accept, link, close, and following Collate's truth.
+
+Handlers and the watcher call these; they hold no Slack payloads and build no Block Kit. Each
+write to a card record happens under the authorization's lock, on a record loaded inside it, so
+two replicas (or a click and the watcher) never edit one card out of order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from blocks import card, dm
+from blocks.ids import ActionId, ActionRef
+from blocks.model import CardPhase, SlackMessage
+from bot import presenter
+from bot.collate import (
+    AccessGrant,
+    Authorization,
+    AuthorizationNotFound,
+    CloseResult,
+    CollateApiError,
+    CollateClient,
+    HandoffState,
+    ManualHandoff,
+    ManualHandoffNotAllowed,
+    NotActionable,
+    ReviewStale,
+    VersionConflict,
+)
+from bot.lifecycle import Change, follow, needs_handoff_read
+from bot.refusals import (
+    AlreadyAccepted,
+    CollateRefused,
+    HandoffClosed,
+    NotPermitted,
+    OfferGone,
+    SnapshotChanged,
+    StaleButton,
+    TryAgainLater,
+)
+from bot.store import CardRecord, Store
+from bot.surfaces import Surfaces
+
+logger = logging.getLogger(__name__)
+
+MAX_CONFLICT_RETRIES = 3
+CloseCall = Callable[[Authorization, ManualHandoff], Awaitable[CloseResult]]
+
+
+@dataclass(frozen=True)
+class ClosingReport:
+    """What the person closing a handoff reported, as the card records it (never notes)."""
+
+    kind: str
+    outcome: str = ""
+    reference: str = ""
+    reason: str = ""
+
+
+class HandoffService:
+    """The core of the bot: every change to a handoff card goes through one of these methods."""
+
+    def __init__(
+        self,
+        collate: CollateClient,
+        store: Store,
+        surfaces: Surfaces,
+        *,
+        channel: str,
+        summary_fields: frozenset[str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._collate = collate
+        self._store = store
+        self._surfaces = surfaces
+        self._channel = channel
+        self._summary_fields = summary_fields
+        self._clock = clock
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def surfaces(self) -> Surfaces:
+        return self._surfaces
+
+    @property
+    def channel(self) -> str:
+        return self._channel
+
+    # Offers -----------------------------------------------------------------------------------
+
+    async def post_offer(self, authorization: Authorization) -> CardRecord | None:
+        """Post a card for a new offer, unless the authorization already has a live card."""
+        async with self._store.locked(authorization.id):
+            previous = await self._store.load(authorization.id)
+            if previous is not None and previous.phase not in _REPLACEABLE:
+                if previous.ts:
+                    return None
+                record = previous  # reserved, but the process stopped before it was posted
+            else:
+                record = self._new_offer_record(authorization, previous)
+                await self._store.save(record)
+            ts = await self._surfaces.post(self._channel, self._card(record, authorization))
+            record = record.evolve(ts=ts)
+            await self._store.save(record)
+        logger.info("handoff.offered", extra=_ids(record))
+        return record
+
+    def _new_offer_record(
+        self, authorization: Authorization, previous: CardRecord | None
+    ) -> CardRecord:
+        return CardRecord(
+            authorization_id=authorization.id,
+            generation=previous.generation + 1 if previous else 1,
+            phase=CardPhase.OFFERED,
+            version=authorization.version,
+            channel=self._channel,
+            offered_at=self._clock(),
+            snapshot_id=authorization.required_review_snapshot_id or "",
+            predecessor_ts=previous.ts if previous else "",
+        )
+
+    # Accept -----------------------------------------------------------------------------------
+
+    async def accept(self, ref: ActionRef, user_id: str) -> None:
+        """Accept the offer for ``user_id``: exactly one person wins, however many click."""
+        record = await self._open_offer(ref)
+        holder = await self._store.claim(record, user_id)
+        if holder != user_id:
+            raise AlreadyAccepted(holder)
+        try:
+            authorization, handoff = await self._create_handoff(record, ref)
+        except BaseException:
+            await self._store.release_claim(record, user_id)
+            raise
+        record = await self._record_acceptance(record, authorization, handoff, user_id)
+        logger.info("handoff.accepted", extra=_ids(record))
+        await self._deliver_link(record, authorization, handoff)
+
+    async def _open_offer(self, ref: ActionRef) -> CardRecord:
+        record = await self._store.load(ref.authorization_id)
+        if record is None:
+            raise StaleButton()
+        if record.acceptor:
+            raise AlreadyAccepted(record.acceptor)
+        if record.phase is not CardPhase.OFFERED:
+            raise OfferGone()
+        return record
+
+    async def _create_handoff(
+        self, record: CardRecord, ref: ActionRef
+    ) -> tuple[Authorization, ManualHandoff]:
+        for _ in range(MAX_CONFLICT_RETRIES):
+            authorization = await self._collate.get_authorization(record.authorization_id)
+            await self._check_offer_still_open(record, authorization, ref)
+            try:
+                handoff = await self._collate.create_handoff(
+                    authorization, accepted_review_snapshot_id=ref.review_snapshot_id
+                )
+            except VersionConflict:
+                continue
+            except ReviewStale:
+                await self.refresh(record.authorization_id)
+                raise SnapshotChanged() from None
+            except ManualHandoffNotAllowed:
+                await self.refresh(record.authorization_id)
+                raise OfferGone() from None
+            return authorization, handoff
+        raise TryAgainLater()
+
+    async def _check_offer_still_open(
+        self, record: CardRecord, authorization: Authorization, ref: ActionRef
+    ) -> None:
+        if not authorization.offers_manual_handoff:
+            await self.refresh(record.authorization_id, authorization)
+            raise OfferGone()
+        required = authorization.required_review_snapshot_id
+        current = authorization.current_review_snapshot
+        shown = ref.review_snapshot_id
+        if required != shown or (required is not None and (current is None or current.id != shown)):
+            await self.refresh(record.authorization_id, authorization)
+            raise SnapshotChanged()
+
+    async def _record_acceptance(
+        self,
+        record: CardRecord,
+        authorization: Authorization,
+        handoff: ManualHandoff,
+        user_id: str,
+    ) -> CardRecord:
+        async with self._store.locked(record.authorization_id):
+            current = await self._store.load(record.authorization_id) or record
+            accepted = current.evolve(
+                phase=CardPhase.ACCEPTED,
+                version=authorization.version,
+                handoff_id=handoff.id,
+                acceptor=user_id,
+                accepted_at=self._clock(),
+                final_submit_capable=handoff.final_submit_capable,
+            )
+            await self._store.save(accepted)
+            await self._show(accepted, authorization, announce=True)
+        return accepted
+
+    # Review -----------------------------------------------------------------------------------
+
+    async def send_review(self, ref: ActionRef, user_id: str) -> None:
+        """DM the person the full review snapshot (message content, where Slack permits PHI)."""
+        record = await self._open_offer(ref)
+        authorization = await self._collate.get_authorization(record.authorization_id)
+        review = presenter.review_view(authorization)
+        if review is None or review.snapshot_id != ref.review_snapshot_id:
+            await self.refresh(record.authorization_id, authorization)
+            raise SnapshotChanged()
+        facts = presenter.case_facts(authorization, offered_at=record.offered_at)
+        dm_channel = await self._surfaces.open_dm(user_id)
+        await self._surfaces.post(dm_channel, dm.review_dm(facts, review))
+
+    # Links ------------------------------------------------------------------------------------
+
+    async def issue_link(self, ref: ActionRef, user_id: str) -> None:
+        """Mint a fresh interactive grant for the acceptor and put it in their DM."""
+        record = await self._acceptor_record(ref, user_id)
+        authorization = await self._collate.get_authorization(record.authorization_id)
+        await self._deliver_link(record, authorization, None)
+
+    async def _deliver_link(
+        self, record: CardRecord, authorization: Authorization, handoff: ManualHandoff | None
+    ) -> None:
+        try:
+            grant = await self._collate.create_access_grant(
+                record.authorization_id, record.handoff_id
+            )
+        except NotActionable:
+            await self.refresh(record.authorization_id)
+            raise HandoffClosed(None) from None
+        await self._put_link_in_dm(record, authorization, handoff, grant)
+        logger.info("handoff.link_issued", extra=_ids(record))
+
+    async def _put_link_in_dm(
+        self,
+        record: CardRecord,
+        authorization: Authorization,
+        handoff: ManualHandoff | None,
+        grant: AccessGrant,
+    ) -> None:
+        # NOTE: the grant URL lives only in this frame's locals while the DM is posted: it is a
+        # bearer capability (contract §9), so it never reaches the record, a log or a channel.
+        async with self._store.locked(record.authorization_id):
+            current = await self._store.load(record.authorization_id) or record
+            view = presenter.dm_view(current, authorization, grant=grant, handoff=handoff)
+            message = dm.handoff_dm(view)
+            dm_channel = current.dm_channel or await self._surfaces.open_dm(current.acceptor)
+            if current.dm_ts:
+                await self._surfaces.update(dm_channel, current.dm_ts, message)
+                dm_ts = current.dm_ts
+            else:
+                dm_ts = await self._surfaces.post(dm_channel, message)
+            updated = current.evolve(
+                dm_channel=dm_channel,
+                dm_ts=dm_ts,
+                dm_has_link=True,
+                grant_expires_at=grant.expires_at.timestamp(),
+            )
+            await self._store.save(updated)
+        await self._surfaces.reply(updated.channel, updated.ts, card.link_issued_reply())
+
+    async def expire_dm_link(self, record: CardRecord, authorization: Authorization) -> None:
+        """The grant in the DM has expired: edit the link out, keep the way to a new one."""
+        view = presenter.dm_view(record, authorization, grant=None, link_renewable=True)
+        await self._surfaces.update(record.dm_channel, record.dm_ts, dm.handoff_dm(view))
+        await self._store.save(record.evolve(dm_has_link=False))
+
+    # Closing ----------------------------------------------------------------------------------
+
+    async def check_closer(self, ref: ActionRef, user_id: str, action: ActionId) -> CardRecord:
+        """The record of an active handoff that ``user_id`` may close with ``action``.
+
+        Only the acceptor may close a handoff.
+        """
+        del action  # TODO(#3): supervisors may revoke any handoff (SUPERVISOR_GROUP).
+        return await self._acceptor_record(ref, user_id)
+
+    async def unable_to_complete(
+        self, ref: ActionRef, user_id: str, *, reason: str, operator_notes: str | None
+    ) -> None:
+        async def call(authorization: Authorization, handoff: ManualHandoff) -> CloseResult:
+            return await self._collate.unable_to_complete(
+                authorization, handoff, reason=reason, operator_notes=operator_notes
+            )
+
+        await self._close(
+            ref, user_id, call, ClosingReport(kind="unable_to_complete", reason=reason)
+        )
+
+    async def revoke(self, ref: ActionRef, user_id: str, *, reason: str, notes: str | None) -> None:
+        async def call(authorization: Authorization, handoff: ManualHandoff) -> CloseResult:
+            return await self._collate.revoke(authorization, handoff, reason=reason, notes=notes)
+
+        await self._close(ref, user_id, call, ClosingReport(kind="revoked", reason=reason))
+
+    async def complete(
+        self,
+        ref: ActionRef,
+        user_id: str,
+        *,
+        reported_outcome: str,
+        observed_reference_number: str | None,
+        operator_notes: str | None,
+    ) -> None:
+        async def call(authorization: Authorization, handoff: ManualHandoff) -> CloseResult:
+            return await self._collate.complete(
+                authorization,
+                handoff,
+                reported_outcome=reported_outcome,
+                observed_reference_number=observed_reference_number,
+                operator_notes=operator_notes,
+            )
+
+        report = ClosingReport(
+            kind="completed_reported",
+            outcome=reported_outcome,
+            reference=observed_reference_number or "",
+        )
+        await self._close(ref, user_id, call, report)
+
+    async def _close(
+        self, ref: ActionRef, user_id: str, call: CloseCall, report: ClosingReport
+    ) -> None:
+        record = await self._acceptor_record(ref, user_id)
+        authorization = await self._send_close(record, call)
+        async with self._store.locked(record.authorization_id):
+            current = await self._store.load(record.authorization_id) or record
+            closing = current.evolve(
+                phase=CardPhase.CLOSING,
+                version=authorization.version,
+                report_kind=report.kind,
+                report_outcome=report.outcome,
+                report_reference=report.reference,
+                report_reason=report.reason,
+                closed_by=user_id,
+            )
+            closing = await self._close_dm(closing, authorization)
+            await self._show(closing, authorization, announce=True)
+            await self._store.save(closing)
+        logger.info("handoff.closed", extra={**_ids(closing), "result": report.kind})
+
+    async def _send_close(self, record: CardRecord, call: CloseCall) -> Authorization:
+        """Send a close with the latest versions; on a conflict re-read and retry while active."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            authorization = await self._collate.get_authorization(record.authorization_id)
+            handoff = await self._collate.get_handoff(record.authorization_id, record.handoff_id)
+            if handoff.state is not HandoffState.ACTIVE:
+                await self.refresh(record.authorization_id, authorization)
+                raise HandoffClosed(handoff.result)
+            try:
+                await call(authorization, handoff)
+            except VersionConflict:
+                continue
+            except NotActionable:
+                await self.refresh(record.authorization_id)
+                raise HandoffClosed(None) from None
+            return authorization
+        raise TryAgainLater()
+
+    async def _acceptor_record(self, ref: ActionRef, user_id: str) -> CardRecord:
+        record = await self._store.load(ref.authorization_id)
+        if record is None or (ref.handoff_id and ref.handoff_id != record.handoff_id):
+            raise StaleButton()
+        if record.phase is not CardPhase.ACCEPTED:
+            raise HandoffClosed(record.handoff_result or record.report_kind or None)
+        if record.acceptor != user_id:
+            raise NotPermitted(record.acceptor)
+        return record
+
+    # Following Collate ------------------------------------------------------------------------
+
+    async def refresh(
+        self, authorization_id: str, authorization: Authorization | None = None
+    ) -> None:
+        """Bring one card up to date with Collate; ``authorization`` saves a read when fresh."""
+        if authorization is None:
+            authorization = await self._read(authorization_id)
+        async with self._store.locked(authorization_id):
+            record = await self._store.load(authorization_id)
+            if record is None:
+                return
+            change = follow(
+                record,
+                authorization,
+                handoff_result=await self._closed_handoff_result(record, authorization),
+                now=self._clock(),
+            )
+            if change is not None:
+                await self._apply(change, authorization)
+            elif authorization is not None:
+                await self._expire_link_if_due(record, authorization)
+        if change is not None and change.reoffer and authorization is not None:
+            await self.post_offer(authorization)
+
+    async def _read(self, authorization_id: str) -> Authorization | None:
+        try:
+            return await self._collate.get_authorization(authorization_id)
+        except AuthorizationNotFound:
+            return None
+
+    async def _closed_handoff_result(
+        self, record: CardRecord, authorization: Authorization | None
+    ) -> str | None:
+        if authorization is None or not needs_handoff_read(record, authorization):
+            return None
+        handoff = await self._collate.get_handoff(record.authorization_id, record.handoff_id)
+        if handoff.state in (HandoffState.CLOSING, HandoffState.CLOSED):
+            return handoff.result
+        return None
+
+    async def _apply(self, change: Change, authorization: Authorization | None) -> None:
+        """Show the change, then remember it: a failed Slack call is redone on the next cycle."""
+        record = change.record
+        if authorization is None:
+            await self._show_unavailable(record)
+        else:
+            if change.close_dm:
+                record = await self._close_dm(record, authorization)
+            await self._show(record, authorization, announce=change.announce)
+        await self._store.save(record, following=change.following)
+        logger.info("handoff.followed", extra=_ids(record))
+
+    async def _expire_link_if_due(self, record: CardRecord, authorization: Authorization) -> None:
+        due = record.dm_has_link and 0 < record.grant_expires_at <= self._clock()
+        if due and record.phase is CardPhase.ACCEPTED:
+            await self.expire_dm_link(record, authorization)
+
+    # Showing ----------------------------------------------------------------------------------
+
+    def _card(self, record: CardRecord, authorization: Authorization) -> SlackMessage:
+        view = presenter.card_view(record, authorization)
+        return card.card_message(view, summary_fields=self._summary_fields)
+
+    async def _show(
+        self, record: CardRecord, authorization: Authorization, *, announce: bool
+    ) -> None:
+        if not record.ts:
+            return
+        view = presenter.card_view(record, authorization)
+        await self._surfaces.update(
+            record.channel, record.ts, card.card_message(view, summary_fields=self._summary_fields)
+        )
+        if announce:
+            await self._surfaces.reply(record.channel, record.ts, card.thread_reply(view))
+
+    async def _show_unavailable(self, record: CardRecord) -> None:
+        if not record.ts:
+            return
+        view = presenter.unavailable_view(record)
+        message = card.card_message(view, summary_fields=self._summary_fields)
+        await self._surfaces.update(record.channel, record.ts, message)
+        await self._surfaces.reply(record.channel, record.ts, card.thread_reply(view))
+
+    async def _close_dm(self, record: CardRecord, authorization: Authorization) -> CardRecord:
+        """Edit the link out of the acceptor's DM; the returned record says it is gone."""
+        if not record.dm_ts:
+            return record
+        view = presenter.dm_view(record, authorization, grant=None)
+        await self._surfaces.update(record.dm_channel, record.dm_ts, dm.handoff_dm(view))
+        return record.evolve(dm_has_link=False)
+
+
+_REPLACEABLE = frozenset(
+    {
+        CardPhase.WITHDRAWN,
+        CardPhase.BACK_WITH_COLLATE,
+        CardPhase.REOFFERED,
+        CardPhase.UNAVAILABLE,
+        CardPhase.COMPLETED,
+    }
+)
+"""Phases whose card is over: a new offer for the same authorization gets a new card."""
+
+
+def _ids(record: CardRecord) -> dict[str, object]:
+    return {
+        "authorization_id": record.authorization_id,
+        "handoff_id": record.handoff_id or None,
+        "version": record.version,
+        "channel": record.channel,
+        "phase": str(record.phase),
+    }
+
+
+def collate_refusal(error: CollateApiError) -> CollateRefused:
+    return CollateRefused(error.code, error.message, error.request_id)

@@ -1,0 +1,61 @@
+"""Known reasons the bot does not do what a person asked; each becomes a private message.
+
+The handlers turn a ``Refusal`` into the sentence ``blocks.texts`` has for it; anything else that
+goes wrong is an unexpected error, shown with a short reference id that is also in the log.
+"""
+
+from __future__ import annotations
+
+
+class Refusal(Exception):
+    """The bot will not or cannot do what was asked, for a reason the person should know."""
+
+
+class NotPermitted(Refusal):
+    """The person may not do this; ``allowed`` says who may."""
+
+    def __init__(self, allowed: str) -> None:
+        super().__init__(allowed)
+        self.allowed = allowed
+
+
+class AlreadyAccepted(Refusal):
+    """Someone else accepted (or is accepting) this offer."""
+
+    def __init__(self, acceptor: str) -> None:
+        super().__init__(acceptor)
+        self.acceptor = acceptor
+
+
+class OfferGone(Refusal):
+    """The offer is no longer open: the case moved on, or Collate withdrew it."""
+
+
+class SnapshotChanged(Refusal):
+    """The review snapshot changed since the person saw it; the card now shows the new one."""
+
+
+class HandoffClosed(Refusal):
+    """The handoff is no longer active; ``result`` is how it ended, when known."""
+
+    def __init__(self, result: str | None) -> None:
+        super().__init__(result or "")
+        self.result = result
+
+
+class StaleButton(Refusal):
+    """A button or modal that does not match the bot's records (old, or not written by us)."""
+
+
+class CollateRefused(Refusal):
+    """Collate said no, for a reason the bot cannot work around."""
+
+    def __init__(self, code: str, message: str, request_id: str | None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+class TryAgainLater(Refusal):
+    """A dependency is unavailable right now; nothing was changed."""

@@ -1,0 +1,114 @@
+"""Polls Collate (it has no webhooks, D9): new offers become cards; tracked cases are followed.
+
+One replica polls at a time: the one holding the watcher lease in Redis. A cycle reads every page
+of ``status=requires_action``, posts a card for each new offer, then reads each tracked
+authorization that the list did not already return, until its case is final.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+
+from bot.collate import Authorization, CollateClient, CollateError
+from bot.handoffs import HandoffService
+from bot.store import LockTimeout, Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one poll cycle did, for logs and tests."""
+
+    offers_seen: int
+    cards_posted: int
+    followed: int
+
+
+class Watcher:
+    """The polling loop. ``run`` until cancelled; ``cycle`` once (tests and the demo)."""
+
+    def __init__(
+        self,
+        collate: CollateClient,
+        store: Store,
+        handoffs: HandoffService,
+        *,
+        interval_seconds: float,
+        lease_seconds: float,
+    ) -> None:
+        self._collate = collate
+        self._store = store
+        self._handoffs = handoffs
+        self._interval = interval_seconds
+        self._lease = max(lease_seconds, interval_seconds * 2)
+        self._holder = secrets.token_hex(6)
+
+    async def run(self) -> None:
+        try:
+            while True:
+                await self._cycle_if_leader()
+                await asyncio.sleep(self._interval)
+        finally:
+            await self._release()
+
+    async def _cycle_if_leader(self) -> None:
+        try:
+            if not await self._store.hold_watcher_lease(self._holder, self._lease):
+                return
+            report = await self.cycle()
+            logger.debug("watcher.cycle", extra=report.__dict__)
+        except CollateError as error:
+            logger.warning(
+                "watcher.collate_unavailable",
+                extra={"error_code": error.code, "request_id": error.request_id},
+            )
+        except Exception:
+            logger.exception("watcher.cycle_failed")
+
+    async def _release(self) -> None:
+        try:
+            await self._store.release_watcher_lease(self._holder)
+        except Exception:
+            logger.warning("watcher.lease_release_failed")
+
+    async def cycle(self) -> CycleReport:
+        """One poll: offers first, then every tracked case the list did not cover."""
+        listed = await self._collate.list_requiring_action()
+        already_tracked = await self._store.tracked()
+        posted = 0
+        for authorization in listed:
+            posted += await self._take_offer(authorization, already_tracked)
+        fresh = {authorization.id: authorization for authorization in listed}
+        tracked = await self._store.tracked()
+        for authorization_id in sorted(tracked):
+            await self._follow(authorization_id, fresh.get(authorization_id))
+        offers = sum(1 for authorization in listed if authorization.offers_manual_handoff)
+        return CycleReport(offers_seen=offers, cards_posted=posted, followed=len(tracked))
+
+    async def _take_offer(self, authorization: Authorization, tracked: set[str]) -> int:
+        """Post a card for an offer that has none: 1 if a card was posted.
+
+        A tracked card is followed instead (``refresh`` posts the new card when a closed handoff
+        comes back as a new offer). An offer that already has an active handoff and no card was
+        accepted outside this bot (D3): it gets no card.
+        """
+        if not authorization.offers_manual_handoff or authorization.id in tracked:
+            return 0
+        record = await self._store.load(authorization.id)
+        if record is None and authorization.active_manual_handoff is not None:
+            return 0
+        posted = await self._handoffs.post_offer(authorization)
+        return 1 if posted else 0
+
+    async def _follow(self, authorization_id: str, fresh: Authorization | None) -> None:
+        try:
+            await self._handoffs.refresh(authorization_id, fresh)
+        except (CollateError, LockTimeout) as error:
+            logger.warning(
+                "watcher.follow_failed",
+                extra={"authorization_id": authorization_id, "error": type(error).__name__},
+            )

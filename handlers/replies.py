@@ -1,0 +1,95 @@
+"""Running a core call for a person, and telling them privately when it did not happen."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable
+
+from blocks import texts
+from bot.collate import CollateApiError, CollateError
+from bot.refusals import (
+    AlreadyAccepted,
+    CollateRefused,
+    HandoffClosed,
+    NotPermitted,
+    OfferGone,
+    Refusal,
+    SnapshotChanged,
+    StaleButton,
+    TryAgainLater,
+)
+from bot.store import LockTimeout
+from bot.surfaces import Surfaces
+
+logger = logging.getLogger(__name__)
+
+
+async def run_for(
+    surfaces: Surfaces, *, channel: str, user_id: str, action: str, work: Awaitable[None]
+) -> bool:
+    """Await ``work``; on failure tell ``user_id`` why, privately. ``True`` when it succeeded."""
+    try:
+        await work
+    except Refusal as refusal:
+        logger.info(
+            "handoff.refused",
+            extra={"user": user_id, "action_id": action, "refusal": type(refusal).__name__},
+        )
+        await surfaces.tell(channel, user_id, refusal_text(refusal))
+        return False
+    except CollateApiError as error:
+        logger.warning(
+            "collate.refused",
+            extra={
+                "user": user_id,
+                "action_id": action,
+                "error_code": error.code,
+                "request_id": error.request_id,
+            },
+        )
+        await surfaces.tell(
+            channel, user_id, texts.collate_refused(error.message, error.request_id)
+        )
+        return False
+    except (CollateError, LockTimeout):
+        logger.warning(
+            "handoff.dependency_unavailable", extra={"user": user_id, "action_id": action}
+        )
+        await surfaces.tell(channel, user_id, texts.try_again_later())
+        return False
+    except Exception:
+        reference = new_reference()
+        logger.exception(
+            "handoff.unexpected_error",
+            extra={"user": user_id, "action_id": action, "reference": reference},
+        )
+        await surfaces.tell(channel, user_id, texts.unexpected_error(reference))
+        return False
+    return True
+
+
+def new_reference() -> str:
+    """A short id a person can quote to support; the same id is in the log line."""
+    return "E-" + secrets.token_hex(3).upper()
+
+
+def refusal_text(refusal: Refusal) -> str:
+    match refusal:
+        case NotPermitted(allowed=allowed):
+            return texts.not_permitted(allowed)
+        case AlreadyAccepted(acceptor=acceptor):
+            return texts.already_accepted(acceptor)
+        case OfferGone():
+            return texts.offer_gone()
+        case SnapshotChanged():
+            return texts.snapshot_changed()
+        case HandoffClosed(result=result):
+            return texts.handoff_closed(result)
+        case StaleButton():
+            return texts.stale_button()
+        case CollateRefused(message=message, request_id=request_id):
+            return texts.collate_refused(message, request_id)
+        case TryAgainLater():
+            return texts.try_again_later()
+    return texts.try_again_later()

@@ -1,0 +1,94 @@
+"""Modal submissions: validated inline, acked, then sent to Collate by the core."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from blocks import forms
+from blocks.ids import ActionRef, CallbackId, InvalidActionRef
+from blocks.model import FormErrors
+from bot.handoffs import HandoffService
+from handlers.replies import run_for
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, handoffs: HandoffService) -> None:
+    submissions = _Submissions(handoffs)
+    app.view(CallbackId.COMPLETE.value)(submissions.complete)
+    app.view(CallbackId.UNABLE.value)(submissions.unable)
+    app.view(CallbackId.REVOKE.value)(submissions.revoke)
+
+
+class _Submissions:
+    def __init__(self, handoffs: HandoffService) -> None:
+        self._handoffs = handoffs
+
+    async def complete(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        form = forms.parse_complete(_values(body))
+
+        async def close(ref: ActionRef, user_id: str) -> None:
+            assert isinstance(form, forms.CompleteForm)
+            await self._handoffs.complete(
+                ref,
+                user_id,
+                reported_outcome=form.reported_outcome,
+                observed_reference_number=form.observed_reference_number,
+                operator_notes=form.operator_notes,
+            )
+
+        await self._submit(ack, body, form, close)
+
+    async def unable(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        form = forms.parse_unable(_values(body))
+
+        async def close(ref: ActionRef, user_id: str) -> None:
+            assert isinstance(form, forms.UnableForm)
+            await self._handoffs.unable_to_complete(
+                ref, user_id, reason=form.reason, operator_notes=form.operator_notes
+            )
+
+        await self._submit(ack, body, form, close)
+
+    async def revoke(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        form = forms.parse_revoke(_values(body))
+
+        async def close(ref: ActionRef, user_id: str) -> None:
+            assert isinstance(form, forms.RevokeForm)
+            await self._handoffs.revoke(ref, user_id, reason=form.reason, notes=form.notes)
+
+        await self._submit(ack, body, form, close)
+
+    async def _submit(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        form: object,
+        close: Callable[[ActionRef, str], Awaitable[None]],
+    ) -> None:
+        if isinstance(form, FormErrors):
+            await ack(response_action="errors", errors=dict(form.errors))
+            return
+        await ack()
+        user_id = str(body.get("user", {}).get("id", ""))
+        try:
+            ref = ActionRef.decode(str(body.get("view", {}).get("private_metadata", "")))
+        except InvalidActionRef:
+            logger.warning("handoff.invalid_private_metadata", extra={"user": user_id})
+            return
+        await run_for(
+            self._handoffs.surfaces,
+            channel=self._handoffs.channel,
+            user_id=user_id,
+            action=str(body.get("view", {}).get("callback_id", "")),
+            work=close(ref, user_id),
+        )
+
+
+def _values(body: dict[str, Any]) -> dict[str, Any]:
+    values = body.get("view", {}).get("state", {}).get("values", {})
+    return values if isinstance(values, dict) else {}
