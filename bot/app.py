@@ -182,12 +182,15 @@ def _bound_port(runner: web.AppRunner) -> int:
     raise RuntimeError("web server has no TCP address")
 
 
-def build_runtime(settings: Settings, *, redis: Redis | None = None) -> Runtime:
-    """Build (but do not start) the bot for ``settings``."""
+def build_runtime(
+    settings: Settings, *, redis: Redis | None = None, collate: CollateClient | None = None
+) -> Runtime:
+    """Build (but do not start) the bot for ``settings``; ``redis`` and ``collate`` override
+    the connections the settings describe (tests, the demo)."""
     logs.quiet_libraries()
     redis = redis if redis is not None else connect_redis(settings)
     store = Store(redis, prefix=settings.redis_key_prefix)
-    collate = CollateClient(
+    collate = collate or CollateClient(
         settings.collate_base_url,
         settings.collate_api_key.get_secret_value(),
         if_match_version=settings.collate_if_match_version,

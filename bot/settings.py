@@ -11,9 +11,11 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SUMMARY_FIELDS = ("service.code", "channel", "documents")
-"""Review-summary keys safe for a channel: the service code (already on the card), the payer
-channel kind and the document count. Everything else in a summary may be patient data."""
+from blocks.summary import SAFE_SUMMARY_FIELDS
+
+DEFAULT_SUMMARY_FIELDS = tuple(sorted(SAFE_SUMMARY_FIELDS))
+"""Review-summary keys safe for a channel (see ``blocks.summary``); everything else in a summary
+may be patient data."""
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 

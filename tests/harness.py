@@ -15,13 +15,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
 from bot.app import Runtime, build_runtime
+from bot.collate import CollateClient
 from bot.settings import Settings
 from sim.collate import CollateSimulator, SimSettings
 from sim.slack import SimMessage, SlackPerson, SlackSimulator
+from tests.block_kit import assert_valid_home, assert_valid_message_blocks, assert_valid_modal
+from tests.vendor import vendor_available
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-token-0123456789"
@@ -29,23 +33,28 @@ COLLATE_KEY = "collate-test-key-0123456789"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-async def redis_for_tests() -> Redis:
-    """A real Redis when one answers at ``HANDOFF_BOT_TEST_REDIS_URL`` (or the default), else
-    the embedded store; ``HANDOFF_BOT_REQUIRE_REDIS=1`` (set by ``.ci/run``) forbids the latter."""
+async def redis_for_tests() -> Callable[[], Redis]:
+    """Connections to one store: a real Redis when one answers at ``HANDOFF_BOT_TEST_REDIS_URL``
+    (or the default), else the embedded one; ``HANDOFF_BOT_REQUIRE_REDIS=1`` (set by ``.ci/run``)
+    forbids the latter. Each call of the result is a new connection, as a new process makes."""
     url = os.environ.get("HANDOFF_BOT_TEST_REDIS_URL", DEFAULT_REDIS_URL)
-    redis: Redis = Redis.from_url(url, decode_responses=True, socket_connect_timeout=0.5)
-    try:
-        await redis.ping()
-        return redis
-    except OSError:
-        await redis.aclose()
-    except Exception:
-        await redis.aclose()
-    if os.environ.get("HANDOFF_BOT_REQUIRE_REDIS") == "1":
-        pytest.fail(f"a real Redis server is required and none answers at {url}")
-    from fakeredis import FakeAsyncRedis
 
-    return FakeAsyncRedis(decode_responses=True)
+    def real() -> Redis:
+        return Redis.from_url(url, decode_responses=True, socket_connect_timeout=0.5)
+
+    probe = real()
+    try:
+        await probe.ping()
+        return real
+    except Exception:
+        if os.environ.get("HANDOFF_BOT_REQUIRE_REDIS") == "1":
+            pytest.fail(f"a real Redis server is required and none answers at {url}")
+    finally:
+        await probe.aclose()
+    from fakeredis import FakeAsyncRedis, FakeServer
+
+    server = FakeServer()
+    return lambda: FakeAsyncRedis(server=server, decode_responses=True)
 
 
 async def eventually(
@@ -68,15 +77,38 @@ async def eventually(
 class BotWorld:
     collate: CollateSimulator
     slack: SlackSimulator
-    runtime: Runtime
+    _runtime: Runtime | None
     redis: Redis
+    connect: Callable[[], Redis]
     prefix: str
     channel: str
     people: dict[str, SlackPerson]
 
     @property
+    def runtime(self) -> Runtime:
+        assert self._runtime is not None, "the bot is not running"
+        return self._runtime
+
+    @property
     def settings(self) -> Settings:
         return self.runtime.settings
+
+    async def start_bot(self, settings: Settings, *, collate: CollateClient | None = None) -> None:
+        """Start a bot process on its own connection to the shared store."""
+        self._runtime = build_runtime(settings, redis=self.connect(), collate=collate)
+        port = await self._runtime.start(host="127.0.0.1", port=0, watch=False)
+        self.slack.set_request_url(f"http://127.0.0.1:{port}/slack/events")
+
+    async def stop_bot(self) -> None:
+        if self._runtime is not None:
+            await self._runtime.stop()
+            self._runtime = None
+
+    async def restart_bot(self) -> None:
+        """Stop this bot process and start a new one on the same Redis, as a deploy would."""
+        settings = self.settings
+        await self.stop_bot()
+        await self.start_bot(settings)
 
     async def poll(self) -> None:
         """One watcher cycle, as the polling loop would run it."""
@@ -111,6 +143,26 @@ class BotWorld:
         return "\n".join(parts)
 
 
+def _schema_checker(problems: list[str]) -> Callable[[str, dict[str, Any]], list[str]]:
+    """Every message and view the bot sends is checked against the vendored Block Kit schema."""
+
+    def check(surface: str, payload: dict[str, Any]) -> list[str]:
+        try:
+            if surface == "message":
+                if payload.get("blocks"):
+                    assert_valid_message_blocks(payload["blocks"])
+            elif surface == "modal":
+                assert_valid_modal(payload)
+            else:
+                assert_valid_home(payload)
+        except AssertionError as error:
+            problems.append(f"{surface}: {error}")
+            return [str(error)]
+        return []
+
+    return check
+
+
 def bot_settings(
     *, collate_url: str, slack_url: str, channel: str, prefix: str, **overrides: Any
 ) -> Settings:
@@ -133,31 +185,40 @@ async def bot_world(
     *,
     sim_settings: SimSettings | None = None,
     people: tuple[str, ...] = ("maria", "lee", "sam"),
+    collate_transport: Callable[[CollateSimulator], httpx.AsyncBaseTransport] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[BotWorld]:
+    """The product on loopback. ``collate_transport`` wraps the bot's HTTP to Collate, to make
+    something happen at a precise moment."""
     collate = CollateSimulator(
         api_key=COLLATE_KEY, settings=sim_settings or SimSettings(reconcile_delay_seconds=0.2)
     )
     slack = SlackSimulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
+    problems: list[str] = []
+    if vendor_available():
+        slack.set_block_checker(_schema_checker(problems))
     collate_url = await collate.start()
     slack_url = await slack.start()
     members = {name: slack.add_user(name) for name in people}
     channel = slack.add_channel("prior-auth-handoffs", members=[p.id for p in members.values()])
-    redis = await redis_for_tests()
+    connect = await redis_for_tests()
     prefix = "t" + uuid.uuid4().hex[:10]
     settings = bot_settings(
         collate_url=collate_url, slack_url=slack_url, channel=channel, prefix=prefix, **overrides
     )
-    runtime = build_runtime(settings, redis=redis)
-    port = await runtime.start(host="127.0.0.1", port=0, watch=False)
-    slack.set_request_url(f"http://127.0.0.1:{port}/slack/events")
-    world = BotWorld(collate, slack, runtime, redis, prefix, channel, members)
+    client = None
+    if collate_transport is not None:
+        client = CollateClient(collate_url, COLLATE_KEY, transport=collate_transport(collate))
+    world = BotWorld(collate, slack, None, connect(), connect, prefix, channel, members)
+    await world.start_bot(settings, collate=client)
     try:
         yield world
+        assert not problems, f"the bot sent Block Kit that Slack would refuse: {problems}"
     finally:
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+        keys = [key async for key in world.redis.scan_iter(match=f"{prefix}:*")]
         if keys:
-            await redis.delete(*keys)
-        await runtime.stop()
+            await world.redis.delete(*keys)
+        await world.redis.aclose()
+        await world.stop_bot()
         await slack.stop()
         await collate.stop()

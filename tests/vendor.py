@@ -37,3 +37,9 @@ def _load(relative: str) -> Any:
 def load_json(relative: str) -> Any:
     """A fresh copy of a vendored JSON file, safe for a test to rewrite in memory."""
     return json.loads(json.dumps(_load(relative)))
+
+
+def vendor_available() -> bool:
+    """Whether the vendored data is there (without skipping the calling test)."""
+    configured = os.environ.get("HANDOFF_BOT_VENDOR_DIR")
+    return (Path(configured) if configured else _DEFAULT).is_dir()

@@ -170,6 +170,12 @@ class CollateSimulator:
         self._state.set_status(auth, status, next_action, outcome)
         return render.authorization(auth)
 
+    def touch(self, auth_id: str) -> dict[str, Any]:
+        """Collate changes the case in a way the bot does not show: only the version moves."""
+        auth = self._due_authorization(auth_id)
+        auth.bump(self._clock.now())
+        return render.authorization(auth)
+
     def replace_review_snapshot(self, auth_id: str) -> str:
         """Issue a new current snapshot; the old one becomes stale. Returns the new id."""
         return self._state.replace_snapshot(self._due_authorization(auth_id))
