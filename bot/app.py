@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot import logs
+from bot.background import Background
 from bot.collate import CollateClient
 from bot.handoffs import HandoffService
 from bot.settings import Settings
@@ -36,6 +37,7 @@ from bot.watcher import Watcher
 logger = logging.getLogger(__name__)
 
 READINESS_TIMEOUT_SECONDS = 3.0
+SHUTDOWN_DRAIN_SECONDS = 10.0
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -78,6 +80,7 @@ class Runtime:
     bolt: AsyncApp
     handoffs: HandoffService
     watcher: Watcher
+    background: Background
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _socket: AsyncSocketModeHandler | None = None
@@ -118,6 +121,7 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop polling, close connections; in-flight listener tasks get a moment to finish."""
+        await self.background.drain(SHUTDOWN_DRAIN_SECONDS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -211,8 +215,10 @@ def build_runtime(
             else ""
         ),
         raise_error_for_unhandled_request=False,
+        process_before_response=True,
     )
-    handlers.register(bolt, handoffs)
+    background = Background()
+    handlers.register(bolt, handoffs, background)
     watcher = Watcher(
         collate,
         store,
@@ -220,4 +226,4 @@ def build_runtime(
         interval_seconds=settings.poll_interval_seconds,
         lease_seconds=settings.watcher_lease_seconds,
     )
-    return Runtime(settings, redis, collate, slack, bolt, handoffs, watcher)
+    return Runtime(settings, redis, collate, slack, bolt, handoffs, watcher, background)

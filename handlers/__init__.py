@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.background import Background
 from bot.handoffs import HandoffService
 from handlers import actions, events, submissions
 
 
-def register(app: AsyncApp, handoffs: HandoffService) -> None:
-    """Attach every listener and middleware the bot needs to ``app``."""
+def register(app: AsyncApp, handoffs: HandoffService, background: Background) -> None:
+    """Attach every listener and middleware the bot needs to ``app``; slow work goes to
+    ``background`` after the ack."""
     events.register(app, handoffs)
-    actions.register(app, handoffs)
-    submissions.register(app, handoffs)
+    actions.register(app, handoffs, background)
+    submissions.register(app, handoffs, background)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from blocks import card, modals
 from blocks.ids import ActionId, ActionRef, InvalidActionRef
+from bot.background import Background
 from bot.handoffs import HandoffService
 from bot.refusals import StaleButton
 from handlers.replies import run_for
@@ -16,8 +18,8 @@ from handlers.replies import run_for
 logger = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, handoffs: HandoffService) -> None:
-    clicks = _Clicks(handoffs)
+def register(app: AsyncApp, handoffs: HandoffService, background: Background) -> None:
+    clicks = _Clicks(handoffs, background)
     app.action(ActionId.ACCEPT.value)(clicks.accept)
     app.action(ActionId.REVIEW.value)(clicks.review)
     app.action(ActionId.OPEN_LINK.value)(clicks.open_link)
@@ -29,9 +31,10 @@ def register(app: AsyncApp, handoffs: HandoffService) -> None:
 
 
 class _Clicks:
-    def __init__(self, handoffs: HandoffService) -> None:
+    def __init__(self, handoffs: HandoffService, background: Background) -> None:
         self._handoffs = handoffs
         self._surfaces = handoffs.surfaces
+        self._background = background
 
     async def accept(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -95,13 +98,17 @@ class _Clicks:
 
         await self._run(click, click.work(open_modal))
 
-    async def _run(self, click: _Click, work: Any) -> None:
-        await run_for(
-            self._surfaces,
-            channel=click.channel,
-            user_id=click.user_id,
-            action=click.action_id,
-            work=work,
+    async def _run(self, click: _Click, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after the ack has gone back to Slack; failures are told privately."""
+        self._background.spawn(
+            run_for(
+                self._surfaces,
+                channel=click.channel,
+                user_id=click.user_id,
+                action=click.action_id,
+                work=work,
+            ),
+            name=click.action_id,
         )
 
 
@@ -140,7 +147,7 @@ class _Click:
     def pointing_at(self, value: str) -> _Click:
         return _Click(self._body, {**self._action, "value": value})
 
-    async def work(self, call: Any) -> None:
+    async def work(self, call: Callable[[ActionRef], Awaitable[None]]) -> None:
         """Decode the button's ids (never trusted: the core checks them) and run ``call``."""
         try:
             ref = ActionRef.decode(self.value)

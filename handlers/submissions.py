@@ -11,22 +11,24 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from blocks import forms
 from blocks.ids import ActionRef, CallbackId, InvalidActionRef
 from blocks.model import FormErrors
+from bot.background import Background
 from bot.handoffs import HandoffService
 from handlers.replies import run_for
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, handoffs: HandoffService) -> None:
-    submissions = _Submissions(handoffs)
+def register(app: AsyncApp, handoffs: HandoffService, background: Background) -> None:
+    submissions = _Submissions(handoffs, background)
     app.view(CallbackId.COMPLETE.value)(submissions.complete)
     app.view(CallbackId.UNABLE.value)(submissions.unable)
     app.view(CallbackId.REVOKE.value)(submissions.revoke)
 
 
 class _Submissions:
-    def __init__(self, handoffs: HandoffService) -> None:
+    def __init__(self, handoffs: HandoffService, background: Background) -> None:
         self._handoffs = handoffs
+        self._background = background
 
     async def complete(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         form = forms.parse_complete(_values(body))
@@ -80,12 +82,16 @@ class _Submissions:
         except InvalidActionRef:
             logger.warning("handoff.invalid_private_metadata", extra={"user": user_id})
             return
-        await run_for(
-            self._handoffs.surfaces,
-            channel=self._handoffs.channel,
-            user_id=user_id,
-            action=str(body.get("view", {}).get("callback_id", "")),
-            work=close(ref, user_id),
+        callback_id = str(body.get("view", {}).get("callback_id", ""))
+        self._background.spawn(
+            run_for(
+                self._handoffs.surfaces,
+                channel=self._handoffs.channel,
+                user_id=user_id,
+                action=callback_id,
+                work=close(ref, user_id),
+            ),
+            name=callback_id,
         )
 
 
