@@ -17,6 +17,8 @@ DEFAULT_SUMMARY_FIELDS = tuple(sorted(SAFE_SUMMARY_FIELDS))
 """Review-summary keys safe for a channel (see ``blocks.summary``); everything else in a summary
 may be patient data."""
 
+_CHANNEL = r"^[CG][A-Z0-9]{2,}$"
+_USER_GROUP = r"^S[A-Z0-9]{2,}$"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -36,7 +38,15 @@ class Settings(BaseSettings):
     collate_api_key: SecretStr = Field(min_length=1)
     collate_base_url: str = Field(min_length=1)
     collate_if_match_version: Literal["authorization", "handoff"] = "authorization"
-    handoff_channel: str = Field(pattern=r"^[CG][A-Z0-9]{2,}$")
+    handoff_channel: str = Field(pattern=_CHANNEL)
+    supervisor_channel: str | None = Field(default=None, pattern=_CHANNEL)
+    operator_group: str | None = Field(default=None, pattern=_USER_GROUP)
+    supervisor_group: str | None = Field(default=None, pattern=_USER_GROUP)
+    group_cache_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    routing_rules: str | None = None
+    routing_rules_file: str | None = None
+    slack_team_id: str | None = Field(default=None, pattern=r"^T[A-Z0-9]{2,}$")
+    slack_enterprise_id: str | None = Field(default=None, pattern=r"^E[A-Z0-9]{2,}$")
     redis_url: str | None = None
     redis_key_prefix: str = Field(default="handoff", pattern=r"^[a-z0-9_-]{1,32}$")
     poll_interval_seconds: float = Field(default=10.0, gt=0, le=3600)
