@@ -307,3 +307,19 @@ def _reply_line(view: CardView) -> str:
         case CardPhase.UNAVAILABLE:
             return texts.UNAVAILABLE_LINE
     assert_never(view.phase)
+
+
+def floor_line(view: CardView, card_link: str | None) -> SlackMessage:
+    """One compact line for the supervisors' channel about the phase just entered."""
+    return _floor(view.facts, _reply_line(view), card_link)
+
+
+def floor_link_issued(facts: CaseFacts, card_link: str | None) -> SlackMessage:
+    """The supervisors' line for a new payer session link (never the link itself)."""
+    return _floor(facts, texts.LINK_ISSUED_REPLY, card_link)
+
+
+def _floor(facts: CaseFacts, event: str, card_link: str | None) -> SlackMessage:
+    case = case_name(facts)
+    line = texts.floor_line(case, facts.payer_name, event, card_link)
+    return message(texts.floor_notification(case), "floor", [section(line)])

@@ -550,6 +550,10 @@ def not_permitted(
     return f"Only {who} can {what}."
 
 
+def only_operators() -> str:
+    return "Only members of the operators group can accept handoffs. Ask a supervisor to add you."
+
+
 def already_accepted(acceptor_user_id: str | None) -> str:
     return f"{sentence(mention(acceptor_user_id))} already accepted this handoff."
 
@@ -612,3 +616,17 @@ def could_not_dm() -> str:
         "I could not send you a direct message. Open this app's Messages tab, "
         "then press *New link* on the card."
     )
+
+
+# --- The supervisors' channel -----------------------------------------------------------------
+
+
+def floor_line(case: str, payer_name: str | None, event: str, card_link: str | None) -> str:
+    """``CASE-2291 · Aetna — accepted by @maria · card``: one line per transition."""
+    who = f"*{escape(case)}*" + (f" · {escape(payer_name)}" if payer_name else "")
+    where = f" · {link(card_link, 'card')}" if card_link else ""
+    return f"{who} — {event}{where}"
+
+
+def floor_notification(case: str) -> str:
+    return f"Handoff update for {case}"

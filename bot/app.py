@@ -29,6 +29,8 @@ from bot import logs
 from bot.background import Background
 from bot.collate import CollateClient
 from bot.handoffs import HandoffService
+from bot.roles import Roles
+from bot.routing import router_from
 from bot.settings import Settings
 from bot.store import Store
 from bot.surfaces import Surfaces
@@ -190,7 +192,8 @@ def build_runtime(
     settings: Settings, *, redis: Redis | None = None, collate: CollateClient | None = None
 ) -> Runtime:
     """Build (but do not start) the bot for ``settings``; ``redis`` and ``collate`` override
-    the connections the settings describe (tests, the demo)."""
+    the connections the settings describe (tests, the demo). Raises ``SettingsError`` for
+    routing rules that do not parse."""
     logs.quiet_libraries()
     redis = redis if redis is not None else connect_redis(settings)
     store = Store(redis, prefix=settings.redis_key_prefix)
@@ -200,12 +203,21 @@ def build_runtime(
         if_match_version=settings.collate_if_match_version,
     )
     slack = slack_client(settings)
+    roles = Roles(
+        store,
+        slack,
+        operator_group=settings.operator_group,
+        supervisor_group=settings.supervisor_group,
+        cache_seconds=settings.group_cache_seconds,
+    )
     handoffs = HandoffService(
         collate,
         store,
         Surfaces(slack),
-        channel=settings.handoff_channel,
+        router=router_from(settings),
+        roles=roles,
         summary_fields=settings.summary_fields,
+        supervisor_channel=settings.supervisor_channel,
     )
     bolt = AsyncApp(
         client=slack,

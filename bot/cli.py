@@ -7,9 +7,13 @@ import asyncio
 import contextlib
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from bot import logs
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,20 +43,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run() -> int:
+    from bot.app import build_runtime
+
     try:
         settings = load_settings()
+        logs.configure(settings.log_level)
+        runtime = build_runtime(settings)
     except SettingsError as error:
         sys.stderr.write(f"{error}\n")
         return 2
-    logs.configure(settings.log_level)
-    asyncio.run(_serve(settings))
+    asyncio.run(_serve(runtime))
     return 0
 
 
-async def _serve(settings: Settings) -> None:
-    from bot.app import build_runtime
-
-    runtime = build_runtime(settings)
+async def _serve(runtime: Runtime) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

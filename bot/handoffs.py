@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from blocks import card, dm
 from blocks.ids import ActionId, ActionRef
-from blocks.model import CardPhase, SlackMessage
+from blocks.model import CardPhase, CardView, SlackMessage
 from bot import presenter
 from bot.collate import (
     AccessGrant,
@@ -41,6 +41,8 @@ from bot.refusals import (
     StaleButton,
     TryAgainLater,
 )
+from bot.roles import Roles
+from bot.routing import Router
 from bot.store import CardRecord, Store
 from bot.surfaces import Surfaces
 
@@ -69,15 +71,19 @@ class HandoffService:
         store: Store,
         surfaces: Surfaces,
         *,
-        channel: str,
+        router: Router,
+        roles: Roles,
         summary_fields: frozenset[str],
+        supervisor_channel: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._collate = collate
         self._store = store
         self._surfaces = surfaces
-        self._channel = channel
+        self._router = router
+        self._roles = roles
         self._summary_fields = summary_fields
+        self._floor = supervisor_channel
         self._clock = clock
 
     @property
@@ -89,8 +95,13 @@ class HandoffService:
         return self._surfaces
 
     @property
-    def channel(self) -> str:
-        return self._channel
+    def roles(self) -> Roles:
+        return self._roles
+
+    async def card_channel(self, authorization_id: str) -> str:
+        """Where a person acting on this authorization's card can be told things privately."""
+        record = await self._store.load(authorization_id)
+        return record.channel if record else ""
 
     # Offers -----------------------------------------------------------------------------------
 
@@ -105,10 +116,11 @@ class HandoffService:
             else:
                 record = self._new_offer_record(authorization, previous)
                 await self._store.save(record)
-            ts = await self._surfaces.post(self._channel, self._card(record, authorization))
-            record = record.evolve(ts=ts)
+            message = await self._card(record, authorization)
+            record = record.evolve(ts=await self._surfaces.post(record.channel, message))
             await self._store.save(record)
         logger.info("handoff.offered", extra=_ids(record))
+        await self._tell_floor(record, presenter.card_view(record, authorization))
         return record
 
     def _new_offer_record(
@@ -119,9 +131,10 @@ class HandoffService:
             generation=previous.generation + 1 if previous else 1,
             phase=CardPhase.OFFERED,
             version=authorization.version,
-            channel=self._channel,
+            channel=self._router.channel_for(authorization),
             offered_at=self._clock(),
             snapshot_id=authorization.required_review_snapshot_id or "",
+            predecessor_channel=previous.channel if previous else "",
             predecessor_ts=previous.ts if previous else "",
         )
 
@@ -129,6 +142,8 @@ class HandoffService:
 
     async def accept(self, ref: ActionRef, user_id: str) -> None:
         """Accept the offer for ``user_id``: exactly one person wins, however many click."""
+        if not await self._roles.is_operator(user_id):
+            raise NotPermitted(ActionId.ACCEPT, operators_only=True)
         record = await self._open_offer(ref)
         holder = await self._store.claim(record, user_id)
         if holder != user_id:
@@ -225,9 +240,13 @@ class HandoffService:
 
     async def issue_link(self, ref: ActionRef, user_id: str) -> None:
         """Mint a fresh interactive grant for the acceptor and put it in their DM."""
-        record = await self._acceptor_record(ref, user_id)
+        record = await self._closer_record(ref, user_id, ActionId.NEW_LINK)
         authorization = await self._collate.get_authorization(record.authorization_id)
-        await self._deliver_link(record, authorization, None)
+        handoff = await self._collate.get_handoff(record.authorization_id, record.handoff_id)
+        if handoff.state is not HandoffState.ACTIVE:
+            await self.refresh(record.authorization_id, authorization)
+            raise HandoffClosed(handoff.result)
+        await self._deliver_link(record, authorization, handoff)
 
     async def _deliver_link(
         self, record: CardRecord, authorization: Authorization, handoff: ManualHandoff | None
@@ -269,6 +288,10 @@ class HandoffService:
             )
             await self._store.save(updated)
         await self._surfaces.reply(updated.channel, updated.ts, card.link_issued_reply())
+        if self._floor:
+            link = await self._surfaces.permalink(updated.channel, updated.ts)
+            facts = presenter.case_facts(authorization)
+            await self._surfaces.reply(self._floor, "", card.floor_link_issued(facts, link))
 
     async def expire_dm_link(self, record: CardRecord, authorization: Authorization) -> None:
         """The grant in the DM has expired: edit the link out, keep the way to a new one."""
@@ -279,12 +302,8 @@ class HandoffService:
     # Closing ----------------------------------------------------------------------------------
 
     async def check_closer(self, ref: ActionRef, user_id: str, action: ActionId) -> CardRecord:
-        """The record of an active handoff that ``user_id`` may close with ``action``.
-
-        Only the acceptor may close a handoff.
-        """
-        del action  # TODO(#3): supervisors may revoke any handoff (SUPERVISOR_GROUP).
-        return await self._acceptor_record(ref, user_id)
+        """The record of an active handoff that ``user_id`` may act on with ``action``."""
+        return await self._closer_record(ref, user_id, action)
 
     async def unable_to_complete(
         self, ref: ActionRef, user_id: str, *, reason: str, operator_notes: str | None
@@ -294,15 +313,15 @@ class HandoffService:
                 authorization, handoff, reason=reason, operator_notes=operator_notes
             )
 
-        await self._close(
-            ref, user_id, call, ClosingReport(kind="unable_to_complete", reason=reason)
-        )
+        report = ClosingReport(kind="unable_to_complete", reason=reason)
+        await self._close(ref, user_id, call, report, ActionId.UNABLE)
 
     async def revoke(self, ref: ActionRef, user_id: str, *, reason: str, notes: str | None) -> None:
         async def call(authorization: Authorization, handoff: ManualHandoff) -> CloseResult:
             return await self._collate.revoke(authorization, handoff, reason=reason, notes=notes)
 
-        await self._close(ref, user_id, call, ClosingReport(kind="revoked", reason=reason))
+        report = ClosingReport(kind="revoked", reason=reason)
+        await self._close(ref, user_id, call, report, ActionId.REVOKE)
 
     async def complete(
         self,
@@ -327,12 +346,17 @@ class HandoffService:
             outcome=reported_outcome,
             reference=observed_reference_number or "",
         )
-        await self._close(ref, user_id, call, report)
+        await self._close(ref, user_id, call, report, ActionId.COMPLETE)
 
     async def _close(
-        self, ref: ActionRef, user_id: str, call: CloseCall, report: ClosingReport
+        self,
+        ref: ActionRef,
+        user_id: str,
+        call: CloseCall,
+        report: ClosingReport,
+        action: ActionId,
     ) -> None:
-        record = await self._acceptor_record(ref, user_id)
+        record = await self._closer_record(ref, user_id, action)
         authorization = await self._send_close(record, call)
         async with self._store.locked(record.authorization_id):
             current = await self._store.load(record.authorization_id) or record
@@ -368,15 +392,20 @@ class HandoffService:
             return authorization
         raise TryAgainLater()
 
-    async def _acceptor_record(self, ref: ActionRef, user_id: str) -> CardRecord:
+    async def _closer_record(self, ref: ActionRef, user_id: str, action: ActionId) -> CardRecord:
+        """The active handoff's record, if ``user_id`` may ``action`` it: the acceptor may do
+        anything; a supervisor may revoke."""
         record = await self._store.load(ref.authorization_id)
         if record is None or (ref.handoff_id and ref.handoff_id != record.handoff_id):
             raise StaleButton()
         if record.phase is not CardPhase.ACCEPTED:
             raise HandoffClosed(record.handoff_result or record.report_kind or None)
-        if record.acceptor != user_id:
-            raise NotPermitted(record.acceptor)
-        return record
+        if record.acceptor == user_id:
+            return record
+        if action is ActionId.REVOKE and await self._roles.is_supervisor(user_id):
+            return record
+        supervisors = action is ActionId.REVOKE and self._roles.has_supervisors
+        raise NotPermitted(action, acceptor=record.acceptor, supervisors=supervisors)
 
     # Following Collate ------------------------------------------------------------------------
 
@@ -401,7 +430,18 @@ class HandoffService:
             elif authorization is not None:
                 await self._expire_link_if_due(record, authorization)
         if change is not None and change.reoffer and authorization is not None:
-            await self.post_offer(authorization)
+            successor = await self.post_offer(authorization)
+            if successor is not None:
+                await self._link_to_successor(change.record, successor, authorization)
+
+    async def _link_to_successor(
+        self, old: CardRecord, new: CardRecord, authorization: Authorization
+    ) -> None:
+        """Point the replaced card at the new offer's card."""
+        link = await self._surfaces.permalink(new.channel, new.ts)
+        view = replace(presenter.card_view(old, authorization), successor_link=link)
+        message = card.card_message(view, summary_fields=self._summary_fields)
+        await self._surfaces.update(old.channel, old.ts, message)
 
     async def _read(self, authorization_id: str) -> Authorization | None:
         try:
@@ -438,8 +478,11 @@ class HandoffService:
 
     # Showing ----------------------------------------------------------------------------------
 
-    def _card(self, record: CardRecord, authorization: Authorization) -> SlackMessage:
+    async def _card(self, record: CardRecord, authorization: Authorization) -> SlackMessage:
         view = presenter.card_view(record, authorization)
+        if record.predecessor_ts and record.phase is CardPhase.OFFERED:
+            link = await self._surfaces.permalink(record.predecessor_channel, record.predecessor_ts)
+            view = replace(view, predecessor_link=link)
         return card.card_message(view, summary_fields=self._summary_fields)
 
     async def _show(
@@ -447,12 +490,22 @@ class HandoffService:
     ) -> None:
         if not record.ts:
             return
-        view = presenter.card_view(record, authorization)
         await self._surfaces.update(
-            record.channel, record.ts, card.card_message(view, summary_fields=self._summary_fields)
+            record.channel, record.ts, await self._card(record, authorization)
         )
         if announce:
-            await self._surfaces.reply(record.channel, record.ts, card.thread_reply(view))
+            await self._announce(record, presenter.card_view(record, authorization))
+
+    async def _announce(self, record: CardRecord, view: CardView) -> None:
+        """A change of phase: a reply in the card's thread, and a line for the supervisors."""
+        await self._surfaces.reply(record.channel, record.ts, card.thread_reply(view))
+        await self._tell_floor(record, view)
+
+    async def _tell_floor(self, record: CardRecord, view: CardView) -> None:
+        if not self._floor:
+            return
+        link = await self._surfaces.permalink(record.channel, record.ts)
+        await self._surfaces.reply(self._floor, "", card.floor_line(view, link))
 
     async def _show_unavailable(self, record: CardRecord) -> None:
         if not record.ts:
@@ -460,7 +513,7 @@ class HandoffService:
         view = presenter.unavailable_view(record)
         message = card.card_message(view, summary_fields=self._summary_fields)
         await self._surfaces.update(record.channel, record.ts, message)
-        await self._surfaces.reply(record.channel, record.ts, card.thread_reply(view))
+        await self._announce(record, view)
 
     async def _close_dm(self, record: CardRecord, authorization: Authorization) -> CardRecord:
         """Edit the link out of the acceptor's DM; the returned record says it is gone."""

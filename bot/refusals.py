@@ -6,17 +6,29 @@ goes wrong is an unexpected error, shown with a short reference id that is also 
 
 from __future__ import annotations
 
+from blocks.ids import ActionId
+
 
 class Refusal(Exception):
     """The bot will not or cannot do what was asked, for a reason the person should know."""
 
 
 class NotPermitted(Refusal):
-    """The person may not do this; ``allowed`` says who may."""
+    """The person may not do ``action``; the rest says who may."""
 
-    def __init__(self, allowed: str) -> None:
-        super().__init__(allowed)
-        self.allowed = allowed
+    def __init__(
+        self,
+        action: ActionId,
+        *,
+        acceptor: str | None = None,
+        supervisors: bool = False,
+        operators_only: bool = False,
+    ) -> None:
+        super().__init__(action.value)
+        self.action = action
+        self.acceptor = acceptor
+        self.supervisors = supervisors
+        self.operators_only = operators_only
 
 
 class AlreadyAccepted(Refusal):

@@ -13,6 +13,7 @@ Keys (``p`` = ``REDIS_KEY_PREFIX``):
 - ``p:lock:<authorization id>``: serializes record writes and card edits across replicas
 - ``p:lease:watcher``: which replica polls Collate
 - ``p:event:<event id>``: Slack events already handled
+- ``p:group:<user group id>`` set: cached members of a Slack user group (plus a marker member)
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 FINAL_RECORD_TTL_SECONDS = 7 * 24 * 3600
 CLAIM_TTL_SECONDS = 24 * 3600
 EVENT_TTL_SECONDS = 3600
+_GROUP_MARKER = "*"
+"""Stored with a group's members so that an empty group is still a cached answer."""
 
 _RELEASE_IF_OWNER = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -79,6 +82,7 @@ class CardRecord:
     report_reference: str = ""
     report_reason: str = ""
     closed_by: str = ""
+    predecessor_channel: str = ""
     predecessor_ts: str = ""
     successor_ts: str = ""
     settled_at: float = 0.0
@@ -197,6 +201,28 @@ class Store:
 
     async def release_watcher_lease(self, holder: str) -> None:
         await self._redis.eval(_RELEASE_IF_OWNER, 1, self._key("lease", "watcher"), holder)
+
+    async def cached_group(self, group_id: str) -> frozenset[str] | None:
+        """Cached members of a user group, or ``None`` when not cached (or expired)."""
+        members = {
+            _text(member) for member in await self._redis.smembers(self._key("group", group_id))
+        }
+        if _GROUP_MARKER not in members:
+            return None
+        return frozenset(members - {_GROUP_MARKER})
+
+    async def cache_group(
+        self, group_id: str, members: frozenset[str], *, ttl_seconds: float
+    ) -> None:
+        key = self._key("group", group_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.sadd(key, _GROUP_MARKER, *members)
+            pipe.pexpire(key, int(ttl_seconds * 1000))
+            await pipe.execute()
+
+    async def forget_group(self, group_id: str) -> None:
+        await self._redis.delete(self._key("group", group_id))
 
     async def first_sight_of_event(self, event_id: str) -> bool:
         """``True`` the first time an event id is seen by any replica."""

@@ -57,6 +57,9 @@ class Surfaces:
 
     async def tell(self, channel: str, user_id: str, text: str) -> None:
         """A private notice to one person: ephemeral in the channel, else a DM."""
+        if not channel:
+            await self._client.chat_postMessage(channel=user_id, text=text)
+            return
         try:
             await self._client.chat_postEphemeral(channel=channel, user=user_id, text=text)
             return

@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.background import Background
 from bot.handoffs import HandoffService
-from handlers import actions, events, submissions
+from handlers import actions, events, groups, submissions
 
 
 def register(app: AsyncApp, handoffs: HandoffService, background: Background) -> None:
@@ -15,3 +15,4 @@ def register(app: AsyncApp, handoffs: HandoffService, background: Background) ->
     events.register(app, handoffs)
     actions.register(app, handoffs, background)
     submissions.register(app, handoffs, background)
+    groups.register(app, handoffs.roles)

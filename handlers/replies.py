@@ -76,8 +76,10 @@ def new_reference() -> str:
 
 def refusal_text(refusal: Refusal) -> str:
     match refusal:
-        case NotPermitted(allowed=allowed):
-            return texts.not_permitted(allowed)
+        case NotPermitted(operators_only=True):
+            return texts.only_operators()
+        case NotPermitted(action=action, acceptor=acceptor, supervisors=supervisors):
+            return texts.not_permitted(acceptor, action=action, supervisors=supervisors)
         case AlreadyAccepted(acceptor=acceptor):
             return texts.already_accepted(acceptor)
         case OfferGone():

@@ -83,15 +83,21 @@ class _Submissions:
             logger.warning("handoff.invalid_private_metadata", extra={"user": user_id})
             return
         callback_id = str(body.get("view", {}).get("callback_id", ""))
-        self._background.spawn(
-            run_for(
-                self._handoffs.surfaces,
-                channel=self._handoffs.channel,
-                user_id=user_id,
-                action=callback_id,
-                work=close(ref, user_id),
-            ),
-            name=callback_id,
+        self._background.spawn(self._close(ref, user_id, callback_id, close), name=callback_id)
+
+    async def _close(
+        self,
+        ref: ActionRef,
+        user_id: str,
+        callback_id: str,
+        close: Callable[[ActionRef, str], Awaitable[None]],
+    ) -> None:
+        await run_for(
+            self._handoffs.surfaces,
+            channel=await self._handoffs.card_channel(ref.authorization_id),
+            user_id=user_id,
+            action=callback_id,
+            work=close(ref, user_id),
         )
 
 
