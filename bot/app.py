@@ -195,6 +195,7 @@ def build_runtime(
     the connections the settings describe (tests, the demo). Raises ``SettingsError`` for
     routing rules that do not parse."""
     logs.quiet_libraries()
+    router = router_from(settings)
     redis = redis if redis is not None else connect_redis(settings)
     store = Store(redis, prefix=settings.redis_key_prefix)
     collate = collate or CollateClient(
@@ -214,7 +215,7 @@ def build_runtime(
         collate,
         store,
         Surfaces(slack),
-        router=router_from(settings),
+        router=router,
         roles=roles,
         summary_fields=settings.summary_fields,
         supervisor_channel=settings.supervisor_channel,

@@ -9,6 +9,7 @@ in Redis for ``GROUP_CACHE_SECONDS`` and dropped when Slack says the group chang
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -35,6 +36,7 @@ class Roles:
         self._operator_group = operator_group
         self._supervisor_group = supervisor_group
         self._cache_seconds = cache_seconds
+        self._reading: dict[str, asyncio.Lock] = {}
 
     async def is_operator(self, user_id: str) -> bool:
         if self._operator_group is None:
@@ -60,7 +62,12 @@ class Roles:
         cached = await self._store.cached_group(group_id)
         if cached is not None:
             return cached
-        response = await self._slack.usergroups_users_list(usergroup=group_id)
-        members = frozenset(str(user) for user in response.get("users") or [])
-        await self._store.cache_group(group_id, members, ttl_seconds=self._cache_seconds)
-        return members
+        # One read per group at a time: a burst of clicks on a cold cache asks Slack once.
+        async with self._reading.setdefault(group_id, asyncio.Lock()):
+            cached = await self._store.cached_group(group_id)
+            if cached is not None:
+                return cached
+            response = await self._slack.usergroups_users_list(usergroup=group_id)
+            members = frozenset(str(user) for user in response.get("users") or [])
+            await self._store.cache_group(group_id, members, ttl_seconds=self._cache_seconds)
+            return members

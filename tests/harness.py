@@ -83,6 +83,8 @@ class BotWorld:
     prefix: str
     channel: str
     people: dict[str, SlackPerson]
+    ids: dict[str, str]
+    """Ids of the extra channels and user groups, by name."""
 
     @property
     def runtime(self) -> Runtime:
@@ -143,6 +145,14 @@ class BotWorld:
         return "\n".join(parts)
 
 
+def _name_ids(value: Any, ids: dict[str, str]) -> Any:
+    if not isinstance(value, str):
+        return value
+    for name, slack_id in ids.items():
+        value = value.replace("{" + name + "}", slack_id)
+    return value
+
+
 def _schema_checker(problems: list[str]) -> Callable[[str, dict[str, Any]], list[str]]:
     """Every message and view the bot sends is checked against the vendored Block Kit schema."""
 
@@ -185,11 +195,17 @@ async def bot_world(
     *,
     sim_settings: SimSettings | None = None,
     people: tuple[str, ...] = ("maria", "lee", "sam"),
+    channels: tuple[str, ...] = (),
+    groups: dict[str, tuple[str, ...]] | None = None,
     collate_transport: Callable[[CollateSimulator], httpx.AsyncBaseTransport] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[BotWorld]:
-    """The product on loopback. ``collate_transport`` wraps the bot's HTTP to Collate, to make
-    something happen at a precise moment."""
+    """The product on loopback.
+
+    ``channels`` are more channels (everyone a member) and ``groups`` Slack user groups by handle
+    (of people's names); a string setting in ``overrides`` may name them as ``{handle}``, e.g.
+    ``supervisor_channel="{supervisors}"``. ``collate_transport`` wraps the bot's HTTP to
+    Collate, to make something happen at a precise moment."""
     collate = CollateSimulator(
         api_key=COLLATE_KEY, settings=sim_settings or SimSettings(reconcile_delay_seconds=0.2)
     )
@@ -200,7 +216,12 @@ async def bot_world(
     collate_url = await collate.start()
     slack_url = await slack.start()
     members = {name: slack.add_user(name) for name in people}
-    channel = slack.add_channel("prior-auth-handoffs", members=[p.id for p in members.values()])
+    everyone = [person.id for person in members.values()]
+    channel = slack.add_channel("prior-auth-handoffs", members=everyone)
+    ids = {name: slack.add_channel(name, members=everyone) for name in channels}
+    for handle, names in (groups or {}).items():
+        ids[handle] = slack.add_usergroup(handle, [members[name].id for name in names])
+    overrides = {key: _name_ids(value, ids) for key, value in overrides.items()}
     connect = await redis_for_tests()
     prefix = "t" + uuid.uuid4().hex[:10]
     settings = bot_settings(
@@ -209,7 +230,7 @@ async def bot_world(
     client = None
     if collate_transport is not None:
         client = CollateClient(collate_url, COLLATE_KEY, transport=collate_transport(collate))
-    world = BotWorld(collate, slack, None, connect(), connect, prefix, channel, members)
+    world = BotWorld(collate, slack, None, connect(), connect, prefix, channel, members, ids)
     await world.start_bot(settings, collate=client)
     try:
         yield world
