@@ -599,6 +599,10 @@ def unexpected_error(reference_id: str) -> str:
     )
 
 
+def click_again() -> str:
+    return "Slack gave up waiting for that form to open. Please press the button again."
+
+
 def working_on_it() -> str:
     return "Working on it…"
 

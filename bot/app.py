@@ -25,7 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
-from bot import logs
+from bot import logs, redaction
 from bot.background import Background
 from bot.collate import CollateClient
 from bot.handoffs import HandoffService
@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 READINESS_TIMEOUT_SECONDS = 3.0
 SHUTDOWN_DRAIN_SECONDS = 10.0
+REDIS_TIMEOUT_SECONDS = 1.5
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -58,7 +59,14 @@ def slack_client(settings: Settings) -> AsyncWebClient:
 def connect_redis(settings: Settings) -> Redis:
     """Redis at ``REDIS_URL``, or an in-process stand-in that keeps nothing across restarts."""
     if settings.redis_url:
-        return Redis.from_url(settings.redis_url, decode_responses=True)
+        # NOTE: short timeouts, so a hung Redis fails an operation in seconds instead of holding
+        # a person's click (or the watcher) indefinitely.
+        return Redis.from_url(
+            settings.redis_url,
+            decode_responses=True,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
     from fakeredis import FakeAsyncRedis
 
     logger.warning(
@@ -196,6 +204,7 @@ def build_runtime(
     routing rules that do not parse."""
     logs.quiet_libraries()
     router = router_from(settings)
+    redaction.remember_settings(settings)
     redis = redis if redis is not None else connect_redis(settings)
     store = Store(redis, prefix=settings.redis_key_prefix)
     collate = collate or CollateClient(

@@ -8,8 +8,11 @@ and each step prints what each person would see in Slack.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import Any, TextIO
+
+from fakeredis import FakeAsyncRedis
 
 from blocks import forms
 from blocks.ids import ActionId
@@ -24,9 +27,9 @@ _KEY = "demo-collate-key"
 
 
 class _Story:
-    def __init__(self, out: TextIO, slack: SlackSimulator) -> None:
+    def __init__(self, out: TextIO, names: dict[str, str]) -> None:
         self._out = out
-        self._slack = slack
+        self._names = names
         self._step = 0
 
     def step(self, title: str) -> None:
@@ -36,10 +39,23 @@ class _Story:
     def show(self, who: str, message: SimMessage) -> None:
         self._out.write(f"   {who} sees:\n")
         for line in render(message.blocks) or [message.text]:
-            self._out.write(f"   │ {line}\n")
+            self._out.write(f"   │ {readable(line, self._names)}\n")
 
     def say(self, text: str) -> None:
-        self._out.write(f"   {text}\n")
+        self._out.write(f"   {readable(text, self._names)}\n")
+
+
+_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
+
+
+def readable(text: str, names: dict[str, str]) -> str:
+    """mrkdwn as Slack shows it: dates in words, @names, link labels, no markup stars."""
+    text = _DATE.sub(lambda match: match.group(1), text)
+    text = _MENTION.sub(lambda match: "@" + names.get(match.group(1), match.group(1)), text)
+    text = _LINK.sub(lambda match: match.group(2), text)
+    return text.replace("*", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def render(blocks: list[dict[str, Any]]) -> list[str]:
@@ -62,6 +78,9 @@ def _render_block(block: dict[str, Any]) -> list[str]:
         return ["  ".join(_control(element) for element in block.get("elements", []))]
     if kind == "divider":
         return ["─" * 40]
+    if kind == "input":
+        optional = " (optional)" if block.get("optional") else ""
+        return [f"[ {_text(block.get('label'))}{optional} ]"]
     return []
 
 
@@ -85,11 +104,13 @@ async def play(out: TextIO) -> int:
     slack_url = await slack.start()
     maria, lee = slack.add_user("maria"), slack.add_user("lee")
     channel = slack.add_channel("prior-auth-handoffs", members=[maria.id, lee.id])
-    runtime = build_runtime(_settings(collate_url, slack_url, channel))
+    embedded = FakeAsyncRedis(decode_responses=True)
+    runtime = build_runtime(_settings(collate_url, slack_url, channel), redis=embedded)
     port = await runtime.start(host="127.0.0.1", port=0, watch=False)
     slack.set_request_url(f"http://127.0.0.1:{port}/slack/events")
     try:
-        await _play(_Story(out, slack), collate, slack, runtime, channel, maria, lee)
+        names = {maria.id: "maria", lee.id: "lee"}
+        await _play(_Story(out, names), collate, slack, runtime, channel, maria, lee)
     finally:
         await runtime.stop()
         await slack.stop()
@@ -150,7 +171,10 @@ async def _play(
     story.step("Done at the portal, they complete the handoff")
     await acceptor.click(channel, card.ts, ActionId.COMPLETE.value)
     modal = (await _until(lambda: slack.views(acceptor.id)))[-1]
-    story.say("A form opens: " + " / ".join(render(modal.view["blocks"])))
+    story.say("A form opens:")
+    for line in render(modal.view["blocks"]):
+        story.say(f"  {line}")
+    story.say("They choose 'Submitted to the payer', type the reference ABC123, and send it.")
     await acceptor.submit_view(
         modal.id,
         {
@@ -168,7 +192,7 @@ async def _play(
     story.show("#prior-auth-handoffs", slack.messages(channel)[0])
     story.say("Thread under the card:")
     for reply in slack.replies(channel, card.ts):
-        story.say(f"  • {reply.text}")
+        story.say("  • " + " ".join(render(reply.blocks)))
 
 
 def _with_action(message: SimMessage, action: ActionId) -> SimMessage | None:

@@ -7,15 +7,18 @@ two replicas (or a click and the watcher) never edit one card out of order.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from blocks import card, dm
+from slack_sdk.errors import SlackApiError
+
+from blocks import dm
 from blocks.ids import ActionId, ActionRef
-from blocks.model import CardPhase, CardView, SlackMessage
-from bot import presenter
+from blocks.model import CardPhase, SlackMessage
+from bot import presenter, redaction
 from bot.collate import (
     AccessGrant,
     Authorization,
@@ -31,8 +34,10 @@ from bot.collate import (
     VersionConflict,
 )
 from bot.lifecycle import Change, follow, needs_handoff_read
+from bot.publishing import Delivery, Publisher
 from bot.refusals import (
     AlreadyAccepted,
+    CannotDm,
     CollateRefused,
     HandoffClosed,
     NotPermitted,
@@ -82,8 +87,9 @@ class HandoffService:
         self._surfaces = surfaces
         self._router = router
         self._roles = roles
-        self._summary_fields = summary_fields
-        self._floor = supervisor_channel
+        self._publisher = Publisher(
+            store, surfaces, summary_fields=summary_fields, supervisor_channel=supervisor_channel
+        )
         self._clock = clock
 
     @property
@@ -116,11 +122,10 @@ class HandoffService:
             else:
                 record = self._new_offer_record(authorization, previous)
                 await self._store.save(record)
-            message = await self._card(record, authorization)
-            record = record.evolve(ts=await self._surfaces.post(record.channel, message))
+            record = record.evolve(ts=await self._publisher.post_card(record, authorization))
             await self._store.save(record)
         logger.info("handoff.offered", extra=_ids(record))
-        await self._tell_floor(record, presenter.card_view(record, authorization))
+        await self._publisher.announce_offer(record, authorization)
         return record
 
     def _new_offer_record(
@@ -218,9 +223,9 @@ class HandoffService:
                 accepted_at=self._clock(),
                 final_submit_capable=handoff.final_submit_capable,
             )
-            await self._store.save(accepted)
-            await self._show(accepted, authorization, announce=True)
-        return accepted
+            return await self._publisher.publish(
+                accepted, authorization, {Delivery.CARD, Delivery.REPLY}
+            )
 
     # Review -----------------------------------------------------------------------------------
 
@@ -258,6 +263,7 @@ class HandoffService:
         except NotActionable:
             await self.refresh(record.authorization_id)
             raise HandoffClosed(None) from None
+        redaction.remember_grant_url(grant.url.get_secret_value(), until=grant.expires_at)
         await self._put_link_in_dm(record, authorization, handoff, grant)
         logger.info("handoff.link_issued", extra=_ids(record))
 
@@ -270,16 +276,11 @@ class HandoffService:
     ) -> None:
         # NOTE: the grant URL lives only in this frame's locals while the DM is posted: it is a
         # bearer capability (contract §9), so it never reaches the record, a log or a channel.
+        facts = presenter.case_facts(authorization, offered_at=record.offered_at)
         async with self._store.locked(record.authorization_id):
             current = await self._store.load(record.authorization_id) or record
-            view = presenter.dm_view(current, authorization, grant=grant, handoff=handoff)
-            message = dm.handoff_dm(view)
-            dm_channel = current.dm_channel or await self._surfaces.open_dm(current.acceptor)
-            if current.dm_ts:
-                await self._surfaces.update(dm_channel, current.dm_ts, message)
-                dm_ts = current.dm_ts
-            else:
-                dm_ts = await self._surfaces.post(dm_channel, message)
+            view = presenter.dm_view(current, facts, grant=grant, handoff=handoff)
+            dm_channel, dm_ts = await self._post_dm(current, dm.handoff_dm(view))
             updated = current.evolve(
                 dm_channel=dm_channel,
                 dm_ts=dm_ts,
@@ -287,15 +288,29 @@ class HandoffService:
                 grant_expires_at=grant.expires_at.timestamp(),
             )
             await self._store.save(updated)
-        await self._surfaces.reply(updated.channel, updated.ts, card.link_issued_reply())
-        if self._floor:
-            link = await self._surfaces.permalink(updated.channel, updated.ts)
-            facts = presenter.case_facts(authorization)
-            await self._surfaces.reply(self._floor, "", card.floor_link_issued(facts, link))
+        await self._publisher.announce_link(updated, authorization)
+
+    async def _post_dm(self, record: CardRecord, message: SlackMessage) -> tuple[str, str]:
+        """Post (or edit) the acceptor's DM; ``CannotDm`` when Slack will not deliver it."""
+        try:
+            dm_channel = record.dm_channel or await self._surfaces.open_dm(record.acceptor)
+            if record.dm_ts:
+                await self._surfaces.update(dm_channel, record.dm_ts, message)
+                return dm_channel, record.dm_ts
+            return dm_channel, await self._surfaces.post(dm_channel, message)
+        except SlackApiError as error:
+            if str(error.response.get("error")) not in _UNDELIVERABLE_DM:
+                raise
+            logger.warning(
+                "slack.dm_failed",
+                extra={**_ids(record), "error_code": error.response.get("error")},
+            )
+            raise CannotDm() from None
 
     async def expire_dm_link(self, record: CardRecord, authorization: Authorization) -> None:
         """The grant in the DM has expired: edit the link out, keep the way to a new one."""
-        view = presenter.dm_view(record, authorization, grant=None, link_renewable=True)
+        facts = presenter.case_facts(authorization, offered_at=record.offered_at)
+        view = presenter.dm_view(record, facts, grant=None, link_renewable=True)
         await self._surfaces.update(record.dm_channel, record.dm_ts, dm.handoff_dm(view))
         await self._store.save(record.evolve(dm_has_link=False))
 
@@ -369,9 +384,9 @@ class HandoffService:
                 report_reason=report.reason,
                 closed_by=user_id,
             )
-            closing = await self._close_dm(closing, authorization)
-            await self._show(closing, authorization, announce=True)
-            await self._store.save(closing)
+            closing = await self._publisher.publish(
+                closing, authorization, {Delivery.DM, Delivery.CARD, Delivery.REPLY}
+            )
         logger.info("handoff.closed", extra={**_ids(closing), "result": report.kind})
 
     async def _send_close(self, record: CardRecord, call: CloseCall) -> Authorization:
@@ -412,13 +427,19 @@ class HandoffService:
     async def refresh(
         self, authorization_id: str, authorization: Authorization | None = None
     ) -> None:
-        """Bring one card up to date with Collate; ``authorization`` saves a read when fresh."""
+        """Bring one card up to date with Collate; ``authorization`` saves a read when fresh.
+
+        Deliveries a record still owes are made first, then Collate's latest read is applied.
+        """
         if authorization is None:
             authorization = await self._read(authorization_id)
         async with self._store.locked(authorization_id):
             record = await self._store.load(authorization_id)
             if record is None:
                 return
+            if record.pending:
+                record = await self._publisher.publish(record, authorization, set())
+            record = await self._adopt_if_accepted(record, authorization)
             change = follow(
                 record,
                 authorization,
@@ -432,16 +453,38 @@ class HandoffService:
         if change is not None and change.reoffer and authorization is not None:
             successor = await self.post_offer(authorization)
             if successor is not None:
-                await self._link_to_successor(change.record, successor, authorization)
+                await self._publisher.point_to_successor(change.record, successor, authorization)
 
-    async def _link_to_successor(
-        self, old: CardRecord, new: CardRecord, authorization: Authorization
-    ) -> None:
-        """Point the replaced card at the new offer's card."""
-        link = await self._surfaces.permalink(new.channel, new.ts)
-        view = replace(presenter.card_view(old, authorization), successor_link=link)
-        message = card.card_message(view, summary_fields=self._summary_fields)
-        await self._surfaces.update(old.channel, old.ts, message)
+    async def _adopt_if_accepted(
+        self, record: CardRecord, authorization: Authorization | None
+    ) -> CardRecord:
+        """An offer Collate shows as accepted while the card does not: the accept went through
+        but its record write was lost (Redis failed, or the process stopped). The claim says who
+        accepted; they get the card and a DM from which to ask for a link."""
+        active = authorization.active_manual_handoff if authorization else None
+        if authorization is None or active is None or record.phase is not CardPhase.OFFERED:
+            return record
+        holder = await self._store.claim_holder(record)
+        if holder is None:
+            return record
+        adopted = record.evolve(
+            phase=CardPhase.ACCEPTED,
+            version=authorization.version,
+            handoff_id=active.id,
+            acceptor=holder,
+            accepted_at=self._clock(),
+        )
+        adopted = await self._publisher.publish(
+            adopted, authorization, {Delivery.CARD, Delivery.REPLY}
+        )
+        logger.warning("handoff.adopted", extra=_ids(adopted))
+        facts = presenter.case_facts(authorization, offered_at=adopted.offered_at)
+        view = presenter.dm_view(adopted, facts, grant=None, link_renewable=True)
+        with contextlib.suppress(CannotDm):
+            dm_channel, dm_ts = await self._post_dm(adopted, dm.handoff_dm(view))
+            adopted = adopted.evolve(dm_channel=dm_channel, dm_ts=dm_ts)
+            await self._store.save(adopted)
+        return adopted
 
     async def _read(self, authorization_id: str) -> Authorization | None:
         try:
@@ -460,15 +503,12 @@ class HandoffService:
         return None
 
     async def _apply(self, change: Change, authorization: Authorization | None) -> None:
-        """Show the change, then remember it: a failed Slack call is redone on the next cycle."""
-        record = change.record
-        if authorization is None:
-            await self._show_unavailable(record)
-        else:
-            if change.close_dm:
-                record = await self._close_dm(record, authorization)
-            await self._show(record, authorization, announce=change.announce)
-        await self._store.save(record, following=change.following)
+        deliveries = {Delivery.CARD}
+        if change.announce:
+            deliveries.add(Delivery.REPLY)
+        if change.close_dm:
+            deliveries.add(Delivery.DM)
+        record = await self._publisher.publish(change.record, authorization, deliveries)
         logger.info("handoff.followed", extra=_ids(record))
 
     async def _expire_link_if_due(self, record: CardRecord, authorization: Authorization) -> None:
@@ -476,53 +516,11 @@ class HandoffService:
         if due and record.phase is CardPhase.ACCEPTED:
             await self.expire_dm_link(record, authorization)
 
-    # Showing ----------------------------------------------------------------------------------
 
-    async def _card(self, record: CardRecord, authorization: Authorization) -> SlackMessage:
-        view = presenter.card_view(record, authorization)
-        if record.predecessor_ts and record.phase is CardPhase.OFFERED:
-            link = await self._surfaces.permalink(record.predecessor_channel, record.predecessor_ts)
-            view = replace(view, predecessor_link=link)
-        return card.card_message(view, summary_fields=self._summary_fields)
-
-    async def _show(
-        self, record: CardRecord, authorization: Authorization, *, announce: bool
-    ) -> None:
-        if not record.ts:
-            return
-        await self._surfaces.update(
-            record.channel, record.ts, await self._card(record, authorization)
-        )
-        if announce:
-            await self._announce(record, presenter.card_view(record, authorization))
-
-    async def _announce(self, record: CardRecord, view: CardView) -> None:
-        """A change of phase: a reply in the card's thread, and a line for the supervisors."""
-        await self._surfaces.reply(record.channel, record.ts, card.thread_reply(view))
-        await self._tell_floor(record, view)
-
-    async def _tell_floor(self, record: CardRecord, view: CardView) -> None:
-        if not self._floor:
-            return
-        link = await self._surfaces.permalink(record.channel, record.ts)
-        await self._surfaces.reply(self._floor, "", card.floor_line(view, link))
-
-    async def _show_unavailable(self, record: CardRecord) -> None:
-        if not record.ts:
-            return
-        view = presenter.unavailable_view(record)
-        message = card.card_message(view, summary_fields=self._summary_fields)
-        await self._surfaces.update(record.channel, record.ts, message)
-        await self._announce(record, view)
-
-    async def _close_dm(self, record: CardRecord, authorization: Authorization) -> CardRecord:
-        """Edit the link out of the acceptor's DM; the returned record says it is gone."""
-        if not record.dm_ts:
-            return record
-        view = presenter.dm_view(record, authorization, grant=None)
-        await self._surfaces.update(record.dm_channel, record.dm_ts, dm.handoff_dm(view))
-        return record.evolve(dm_has_link=False)
-
+_UNDELIVERABLE_DM = frozenset(
+    {"cannot_dm_bot", "messages_tab_disabled", "user_not_found", "user_disabled", "not_allowed"}
+)
+"""``conversations.open`` / ``chat.postMessage`` errors that mean this person gets no DM."""
 
 _REPLACEABLE = frozenset(
     {

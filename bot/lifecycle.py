@@ -24,8 +24,7 @@ class Change:
     """What the watcher must do for one card after reading its authorization."""
 
     record: CardRecord
-    following: bool = True
-    """``False`` once the case is final: the record expires and polling stops."""
+    """The card's next record; ``record.final`` once the case is over for this card."""
     announce: bool = True
     """Edit the card and reply in its thread."""
     close_dm: bool = False
@@ -55,7 +54,7 @@ def follow(
     card's handoff when ``needs_handoff_read`` said to read it.
     """
     if authorization is None:
-        return Change(record.evolve(phase=CardPhase.UNAVAILABLE), following=False, close_dm=True)
+        return Change(record.evolve(phase=CardPhase.UNAVAILABLE, final=True), close_dm=True)
     if authorization.version < record.version:
         return None
     if record.phase is CardPhase.OFFERED:
@@ -69,8 +68,10 @@ def follow(
 
 def _follow_offer(record: CardRecord, authorization: Authorization) -> Change | None:
     if not authorization.offers_manual_handoff:
-        withdrawn = record.evolve(phase=CardPhase.WITHDRAWN, version=authorization.version)
-        return Change(withdrawn, following=False)
+        withdrawn = record.evolve(
+            phase=CardPhase.WITHDRAWN, version=authorization.version, final=True
+        )
+        return Change(withdrawn)
     snapshot_id = authorization.required_review_snapshot_id or ""
     if snapshot_id != record.snapshot_id:
         updated = record.evolve(
@@ -84,8 +85,8 @@ def _follow_active(
     record: CardRecord, authorization: Authorization, handoff_result: str | None, now: float
 ) -> Change | None:
     if authorization.status is AuthorizationStatus.CANCELED:
-        ended = _ended(record, authorization, "canceled")
-        return Change(ended, following=False, close_dm=True)
+        ended = _ended(record, authorization, "canceled").evolve(final=True)
+        return Change(ended, close_dm=True)
     active = authorization.active_manual_handoff
     if active is not None and active.id == record.handoff_id:
         return None
@@ -94,7 +95,7 @@ def _follow_active(
     closed = _closed_elsewhere(record, authorization, handoff_result)
     settled = _follow_reconciliation(closed, authorization, now)
     if settled is not None:
-        return Change(settled.record, settled.following, close_dm=True, reoffer=settled.reoffer)
+        return Change(settled.record, close_dm=True, reoffer=settled.reoffer)
     return Change(closed, close_dm=True)
 
 
@@ -128,11 +129,11 @@ def _follow_reconciliation(
             return None
         return Change(settled.evolve(phase=CardPhase.WAITING_ON_PAYER))
     if status is AuthorizationStatus.COMPLETED:
-        return Change(settled.evolve(phase=CardPhase.COMPLETED), following=False)
+        return Change(settled.evolve(phase=CardPhase.COMPLETED, final=True))
     if status is AuthorizationStatus.CANCELED:
         if record.phase is CardPhase.ENDED_BY_COLLATE and record.handoff_result == "canceled":
-            return Change(record, following=False, announce=False)
-        return Change(_ended(record, authorization, "canceled"), following=False)
+            return Change(record.evolve(final=True), announce=False)
+        return Change(_ended(record, authorization, "canceled").evolve(final=True))
     if authorization.offers_manual_handoff:
-        return Change(settled.evolve(phase=CardPhase.REOFFERED), following=False, reoffer=True)
-    return Change(settled.evolve(phase=CardPhase.BACK_WITH_COLLATE), following=False)
+        return Change(settled.evolve(phase=CardPhase.REOFFERED, final=True), reoffer=True)
+    return Change(settled.evolve(phase=CardPhase.BACK_WITH_COLLATE, final=True))

@@ -3,13 +3,17 @@
 Log records carry an event name (``handoff.accepted``) and ids in ``extra``. Only the allow-listed
 fields below are printed, so a careless ``extra`` can never put a body, a grant URL or a token on
 a log line. The Slack SDK, Bolt and httpx loggers log bodies and full URLs at DEBUG/INFO, so they
-stay at WARNING whatever ``LOG_LEVEL`` says (contract §9, slack-platform §10).
+stay at WARNING whatever ``LOG_LEVEL`` says (contract §9, slack-platform §10). Should anyone turn
+them up anyway, ``bot.redaction`` still takes every registered secret out of every record, and
+the formatter redacts its finished line too (``extra`` values included).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+
+from bot import redaction
 
 PRINTED_FIELDS = (
     "authorization_id",
@@ -18,6 +22,8 @@ PRINTED_FIELDS = (
     "phase",
     "status",
     "result",
+    "team",
+    "enterprise",
     "channel",
     "user",
     "action_id",
@@ -37,6 +43,7 @@ PRINTED_FIELDS = (
     "followed",
     "mode",
     "port",
+    "setting",
 )
 CHATTY_LIBRARIES = ("slack_sdk", "slack_bolt", "httpx", "httpcore", "aiohttp.access")
 
@@ -56,13 +63,16 @@ class EventFormatter(logging.Formatter):
             if value is not None and value != "":
                 parts.append(f"{name}={value}")
         line = " ".join(parts)
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line += "\n" + record.exc_text
+        return redaction.redact(line)
 
 
 def configure(level: str) -> None:
     """Set up the root logger once, for the running process (never at import)."""
+    redaction.install()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(EventFormatter())
     root = logging.getLogger()

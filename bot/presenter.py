@@ -64,7 +64,7 @@ def card_view(record: CardRecord, authorization: Authorization) -> CardView:
 
 def dm_view(
     record: CardRecord,
-    authorization: Authorization,
+    facts: CaseFacts,
     *,
     grant: AccessGrant | None,
     handoff: ManualHandoff | None = None,
@@ -72,7 +72,7 @@ def dm_view(
     link_renewable: bool = False,
 ) -> HandoffDmView:
     return HandoffDmView(
-        facts=case_facts(authorization, offered_at=record.offered_at),
+        facts=facts,
         handoff_id=record.handoff_id,
         grant=GrantView(url=grant.url.get_secret_value(), expires_at=grant.expires_at)
         if grant

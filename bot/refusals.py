@@ -69,5 +69,13 @@ class CollateRefused(Refusal):
         self.request_id = request_id
 
 
+class CannotDm(Refusal):
+    """Slack will not deliver a direct message to this person (messages tab off, and so on)."""
+
+
+class ClickTooSlow(Refusal):
+    """Slack's trigger for opening a form expired before the bot could use it."""
+
+
 class TryAgainLater(Refusal):
     """A dependency is unavailable right now; nothing was changed."""

@@ -86,6 +86,10 @@ class CardRecord:
     predecessor_ts: str = ""
     successor_ts: str = ""
     settled_at: float = 0.0
+    final: bool = False
+    """The case is over for this card: once nothing is ``pending``, polling stops and it expires."""
+    pending: str = ""
+    """Slack deliveries this record still owes (``bot.publishing.Delivery``), comma-separated."""
 
     def to_redis(self) -> dict[str, str]:
         return {name: _encode(value) for name, value in asdict(self).items()}
@@ -144,12 +148,12 @@ class Store:
         raw = await self._redis.hgetall(self._key("card", authorization_id))
         return CardRecord.from_redis({_text(k): _text(v) for k, v in raw.items()}) if raw else None
 
-    async def save(self, record: CardRecord, *, following: bool = True) -> None:
-        """Write the whole record; once ``following`` is false the case is final and it expires."""
+    async def save(self, record: CardRecord) -> None:
+        """Write the whole record; a final record that owes nothing stops being followed."""
         key = self._key("card", record.authorization_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=cast(Mapping[Any, Any], record.to_redis()))
-            if not following:
+            if record.final and not record.pending:
                 pipe.expire(key, FINAL_RECORD_TTL_SECONDS)
                 pipe.srem(self._key("tracked"), record.authorization_id)
             else:
@@ -167,6 +171,12 @@ class Store:
             return user_id
         holder = await self._redis.get(key)
         return _text(holder) if holder else user_id
+
+    async def claim_holder(self, record: CardRecord) -> str | None:
+        holder = await self._redis.get(
+            self._key("claim", record.authorization_id, str(record.generation))
+        )
+        return _text(holder) if holder else None
 
     async def release_claim(self, record: CardRecord, user_id: str) -> None:
         """Give up a claim whose accept did not go through, so someone else may try."""

@@ -6,13 +6,14 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.background import Background
 from bot.handoffs import HandoffService
-from handlers import actions, events, groups, submissions
+from handlers import actions, dedupe, events, groups, submissions
 
 
 def register(app: AsyncApp, handoffs: HandoffService, background: Background) -> None:
     """Attach every listener and middleware the bot needs to ``app``; slow work goes to
     ``background`` after the ack."""
     events.register(app, handoffs)
+    dedupe.register(app, handoffs.store)
     actions.register(app, handoffs, background)
     submissions.register(app, handoffs, background)
     groups.register(app, handoffs.roles)

@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from blocks import card, modals
 from blocks.ids import ActionId, ActionRef, InvalidActionRef
 from bot.background import Background
 from bot.handoffs import HandoffService
-from bot.refusals import StaleButton
+from bot.refusals import ClickTooSlow, StaleButton
 from handlers.replies import run_for
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,12 @@ class _Clicks:
             target = ActionRef(
                 authorization_id=record.authorization_id, handoff_id=record.handoff_id
             )
-            await self._surfaces.open_modal(click.trigger_id, _modal_for(action_id, target))
+            try:
+                await self._surfaces.open_modal(click.trigger_id, _modal_for(action_id, target))
+            except SlackApiError as error:
+                if error.response.get("error") not in _SPENT_TRIGGER:
+                    raise
+                raise ClickTooSlow() from None
 
         await self._run(click, click.work(open_modal))
 
@@ -118,6 +124,10 @@ def _modal_for(action_id: ActionId, ref: ActionRef) -> dict[str, Any]:
     if action_id is ActionId.REVOKE:
         return modals.revoke_modal(ref)
     return modals.complete_modal(ref)
+
+
+_SPENT_TRIGGER = frozenset({"expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id"})
+"""A trigger is good for 3 s and one use (https://api.slack.com/docs/triggers)."""
 
 
 async def _raise_stale() -> None:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable
+
+from redis.exceptions import RedisError
 
 from blocks import texts
 from bot.collate import CollateApiError, CollateError
 from bot.refusals import (
     AlreadyAccepted,
+    CannotDm,
+    ClickTooSlow,
     CollateRefused,
     HandoffClosed,
     NotPermitted,
@@ -25,10 +31,30 @@ from bot.surfaces import Surfaces
 logger = logging.getLogger(__name__)
 
 
+SLOW_WORK_SECONDS = 1.5
+"""After this long, the person is told the bot is working on it (then the result follows)."""
+
+
 async def run_for(
     surfaces: Surfaces, *, channel: str, user_id: str, action: str, work: Awaitable[None]
 ) -> bool:
     """Await ``work``; on failure tell ``user_id`` why, privately. ``True`` when it succeeded."""
+    notice = asyncio.create_task(_working_on_it(surfaces, channel, user_id))
+    try:
+        return await _run(surfaces, channel=channel, user_id=user_id, action=action, work=work)
+    finally:
+        notice.cancel()
+
+
+async def _working_on_it(surfaces: Surfaces, channel: str, user_id: str) -> None:
+    await asyncio.sleep(SLOW_WORK_SECONDS)
+    with contextlib.suppress(Exception):
+        await surfaces.tell(channel, user_id, texts.working_on_it())
+
+
+async def _run(
+    surfaces: Surfaces, *, channel: str, user_id: str, action: str, work: Awaitable[None]
+) -> bool:
     try:
         await work
     except Refusal as refusal:
@@ -52,7 +78,7 @@ async def run_for(
             channel, user_id, texts.collate_refused(error.message, error.request_id)
         )
         return False
-    except (CollateError, LockTimeout):
+    except (CollateError, LockTimeout, RedisError):
         logger.warning(
             "handoff.dependency_unavailable", extra={"user": user_id, "action_id": action}
         )
@@ -94,4 +120,8 @@ def refusal_text(refusal: Refusal) -> str:
             return texts.collate_refused(message, request_id)
         case TryAgainLater():
             return texts.try_again_later()
+        case CannotDm():
+            return texts.could_not_dm()
+        case ClickTooSlow():
+            return texts.click_again()
     return texts.try_again_later()

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from blocks import texts
 from blocks.ids import ActionId
 from sim.collate import CollateSimulator
 from sim.slack import all_text
@@ -15,8 +16,9 @@ from tests.test_end_to_end import accepted_card, action_ids, dm_with_link
 
 
 def notices(world: BotWorld, person: Any) -> list[str]:
-    """What only this person was told (ephemeral notices, or a DM when none could be shown)."""
-    return [notice.text for notice in world.slack.ephemerals(user=person.id)]
+    """What only this person was told (ephemeral notices), less "working on it" progress notes."""
+    progress = texts.working_on_it()
+    return [n.text for n in world.slack.ephemerals(user=person.id) if n.text != progress]
 
 
 async def test_simultaneous_accepts_make_exactly_one_handoff() -> None:
