@@ -91,6 +91,8 @@ class Runtime:
     handoffs: HandoffService
     watcher: Watcher
     background: Background
+    port: int = 0
+    """The HTTP port once started."""
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _socket: AsyncSocketModeHandler | None = None
@@ -111,6 +113,7 @@ class Runtime:
         site = web.TCPSite(self._runner, host, self.settings.port if port is None else port)
         await site.start()
         bound = _bound_port(self._runner)
+        self.port = bound
         if self.settings.socket_mode:
             await self._connect_socket_mode()
         if watch:
