@@ -82,7 +82,7 @@ async def test_unable_to_complete_for_each_reason(reason: forms.UnableReason) ->
 async def test_revoke_by_the_acceptor_or_a_supervisor(closer: str) -> None:
     async with bot_world(groups={"supervisors": ("sam",)}, supervisor_group="{supervisors}") as w:
         maria = w.people["maria"]
-        auth, card = await accepted_by(w, maria, case_id="CASE-1200")
+        _, card = await accepted_by(w, maria, case_id="CASE-1200")
         person = w.people[closer]
         modal = await open_modal(w, person, card, ActionId.REVOKE)
         assert modal.view["callback_id"] == CallbackId.REVOKE.value

@@ -56,7 +56,7 @@ async def test_collate_closes_the_handoff_itself(ending: EndedBy, result: str) -
 async def test_a_closed_handoff_that_comes_back_as_a_new_offer_gets_a_new_linked_card() -> None:
     async with bot_world() as world:
         maria = world.people["maria"]
-        auth, card = await accepted_by(world, maria, case_id="CASE-2200")
+        auth, _ = await accepted_by(world, maria, case_id="CASE-2200")
         world.collate.abandon_handoff(auth["id"])
         await world.poll()
 
