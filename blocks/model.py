@@ -42,18 +42,6 @@ class CardPhase(StrEnum):
     """Collate no longer knows the authorization (404). No buttons."""
 
 
-FINAL_PHASES = frozenset(
-    {
-        CardPhase.COMPLETED,
-        CardPhase.REOFFERED,
-        CardPhase.WITHDRAWN,
-        CardPhase.UNAVAILABLE,
-        CardPhase.BACK_WITH_COLLATE,
-    }
-)
-"""Phases after which the card never changes again."""
-
-
 @dataclass(frozen=True)
 class CaseFacts:
     """The minimum necessary about a case, safe for a channel message."""

@@ -24,7 +24,6 @@ from bot.collate import (
     Authorization,
     AuthorizationNotFound,
     CloseResult,
-    CollateApiError,
     CollateClient,
     HandoffState,
     ManualHandoff,
@@ -38,7 +37,6 @@ from bot.publishing import Delivery, Publisher
 from bot.refusals import (
     AlreadyAccepted,
     CannotDm,
-    CollateRefused,
     HandoffClosed,
     NotPermitted,
     OfferGone,
@@ -115,7 +113,7 @@ class HandoffService:
         """Post a card for a new offer, unless the authorization already has a live card."""
         async with self._store.locked(authorization.id):
             previous = await self._store.load(authorization.id)
-            if previous is not None and previous.phase not in _REPLACEABLE:
+            if previous is not None and not previous.final:
                 if previous.ts:
                     return None
                 record = previous  # reserved, but the process stopped before it was posted
@@ -522,17 +520,6 @@ _UNDELIVERABLE_DM = frozenset(
 )
 """``conversations.open`` / ``chat.postMessage`` errors that mean this person gets no DM."""
 
-_REPLACEABLE = frozenset(
-    {
-        CardPhase.WITHDRAWN,
-        CardPhase.BACK_WITH_COLLATE,
-        CardPhase.REOFFERED,
-        CardPhase.UNAVAILABLE,
-        CardPhase.COMPLETED,
-    }
-)
-"""Phases whose card is over: a new offer for the same authorization gets a new card."""
-
 
 def _ids(record: CardRecord) -> dict[str, object]:
     return {
@@ -542,7 +529,3 @@ def _ids(record: CardRecord) -> dict[str, object]:
         "channel": record.channel,
         "phase": str(record.phase),
     }
-
-
-def collate_refusal(error: CollateApiError) -> CollateRefused:
-    return CollateRefused(error.code, error.message, error.request_id)

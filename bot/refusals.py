@@ -59,16 +59,6 @@ class StaleButton(Refusal):
     """A button or modal that does not match the bot's records (old, or not written by us)."""
 
 
-class CollateRefused(Refusal):
-    """Collate said no, for a reason the bot cannot work around."""
-
-    def __init__(self, code: str, message: str, request_id: str | None) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
-        self.request_id = request_id
-
-
 class CannotDm(Refusal):
     """Slack will not deliver a direct message to this person (messages tab off, and so on)."""
 

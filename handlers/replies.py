@@ -16,7 +16,6 @@ from bot.refusals import (
     AlreadyAccepted,
     CannotDm,
     ClickTooSlow,
-    CollateRefused,
     HandoffClosed,
     NotPermitted,
     OfferGone,
@@ -116,8 +115,6 @@ def refusal_text(refusal: Refusal) -> str:
             return texts.handoff_closed(result)
         case StaleButton():
             return texts.stale_button()
-        case CollateRefused(message=message, request_id=request_id):
-            return texts.collate_refused(message, request_id)
         case TryAgainLater():
             return texts.try_again_later()
         case CannotDm():
