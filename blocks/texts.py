@@ -633,4 +633,4 @@ def floor_line(case: str, payer_name: str | None, event: str, card_link: str | N
 
 
 def floor_notification(case: str) -> str:
-    return f"Handoff update for {case}"
+    return f"Handoff update for {escape(case)}"

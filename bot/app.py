@@ -14,9 +14,10 @@ from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -35,6 +36,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.surfaces import Surfaces
 from bot.watcher import Watcher
+from handlers import events
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +158,10 @@ class Runtime:
         return app
 
     async def _slack_events(self, request: web.Request) -> web.Response:
-        bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        delivery = events.read_delivery(await request.read(), request.query_string, request.headers)
+        if isinstance(delivery, BoltResponse):
+            return await to_aiohttp_response(delivery)
+        return await to_aiohttp_response(await self.bolt.async_dispatch(delivery))
 
     async def _healthz(self, _: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -243,7 +247,7 @@ def build_runtime(
         process_before_response=True,
     )
     background = Background()
-    handlers.register(bolt, handoffs, background)
+    handlers.register(bolt, handoffs, background, settings)
     watcher = Watcher(
         collate,
         store,

@@ -17,6 +17,10 @@ from blocks.model import SlackMessage
 logger = logging.getLogger(__name__)
 
 
+def _code(error: SlackApiError) -> str:
+    return str(error.response.get("error", ""))
+
+
 class Surfaces:
     """Thin, typed wrapper over the Web API calls the bot makes."""
 

@@ -6,13 +6,16 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.background import Background
 from bot.handoffs import HandoffService
+from bot.settings import Settings
 from handlers import actions, dedupe, events, groups, submissions
 
 
-def register(app: AsyncApp, handoffs: HandoffService, background: Background) -> None:
+def register(
+    app: AsyncApp, handoffs: HandoffService, background: Background, settings: Settings
+) -> None:
     """Attach every listener and middleware the bot needs to ``app``; slow work goes to
-    ``background`` after the ack."""
-    events.register(app, handoffs)
+    ``background`` after the ack. ``settings`` pin the workspace (``SLACK_TEAM_ID``)."""
+    events.register(app, handoffs, settings)
     dedupe.register(app, handoffs.store)
     actions.register(app, handoffs, background)
     submissions.register(app, handoffs, background)

@@ -13,6 +13,7 @@ from blocks.ids import ActionRef, CallbackId, InvalidActionRef
 from blocks.model import FormErrors
 from bot.background import Background
 from bot.handoffs import HandoffService
+from bot.refusals import StaleButton
 from handlers.replies import run_for
 
 logger = logging.getLogger(__name__)
@@ -77,13 +78,24 @@ class _Submissions:
             return
         await ack()
         user_id = str(body.get("user", {}).get("id", ""))
+        callback_id = str(body.get("view", {}).get("callback_id", ""))
         try:
             ref = ActionRef.decode(str(body.get("view", {}).get("private_metadata", "")))
         except InvalidActionRef:
             logger.warning("handoff.invalid_private_metadata", extra={"user": user_id})
+            self._background.spawn(self._refuse_stale(user_id, callback_id), name=callback_id)
             return
-        callback_id = str(body.get("view", {}).get("callback_id", ""))
         self._background.spawn(self._close(ref, user_id, callback_id, close), name=callback_id)
+
+    async def _refuse_stale(self, user_id: str, callback_id: str) -> None:
+        """A modal this bot did not write: no card to answer in, so the person is told by DM."""
+        await run_for(
+            self._handoffs.surfaces,
+            channel="",
+            user_id=user_id,
+            action=callback_id,
+            work=_raise_stale(),
+        )
 
     async def _close(
         self,
@@ -99,6 +111,10 @@ class _Submissions:
             action=callback_id,
             work=close(ref, user_id),
         )
+
+
+async def _raise_stale() -> None:
+    raise StaleButton()
 
 
 def _values(body: dict[str, Any]) -> dict[str, Any]:
