@@ -599,6 +599,13 @@ def unexpected_error(reference_id: str) -> str:
     )
 
 
+def shown_later() -> str:
+    return (
+        "Collate has it. The bot could not save it just now, so the card and your DM "
+        "will catch up by themselves in a moment. No need to press again."
+    )
+
+
 def click_again() -> str:
     return "Slack gave up waiting for that form to open. Please press the button again."
 

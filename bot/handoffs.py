@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 
 from blocks import dm
@@ -40,13 +41,14 @@ from bot.refusals import (
     HandoffClosed,
     NotPermitted,
     OfferGone,
+    ShownLater,
     SnapshotChanged,
     StaleButton,
     TryAgainLater,
 )
 from bot.roles import Roles
 from bot.routing import Router
-from bot.store import CardRecord, Store
+from bot.store import CardRecord, LockTimeout, Store
 from bot.surfaces import Surfaces
 
 logger = logging.getLogger(__name__)
@@ -154,9 +156,14 @@ class HandoffService:
         try:
             authorization, handoff = await self._create_handoff(record, ref)
         except BaseException:
-            await self._store.release_claim(record, user_id)
+            with contextlib.suppress(RedisError):
+                await self._store.release_claim(record, user_id)
             raise
-        record = await self._record_acceptance(record, authorization, handoff, user_id)
+        try:
+            record = await self._record_acceptance(record, authorization, handoff, user_id)
+        except (RedisError, LockTimeout):
+            # The handoff exists and the claim names this person: the watcher adopts it.
+            raise ShownLater() from None
         logger.info("handoff.accepted", extra=_ids(record))
         await self._deliver_link(record, authorization, handoff)
 
@@ -371,6 +378,20 @@ class HandoffService:
     ) -> None:
         record = await self._closer_record(ref, user_id, action)
         authorization = await self._send_close(record, call)
+        try:
+            closing = await self._record_close(record, authorization, report, user_id)
+        except (RedisError, LockTimeout):
+            # Collate has the close; the watcher reads its result and updates the card.
+            raise ShownLater() from None
+        logger.info("handoff.closed", extra={**_ids(closing), "result": report.kind})
+
+    async def _record_close(
+        self,
+        record: CardRecord,
+        authorization: Authorization,
+        report: ClosingReport,
+        user_id: str,
+    ) -> CardRecord:
         async with self._store.locked(record.authorization_id):
             current = await self._store.load(record.authorization_id) or record
             closing = current.evolve(
@@ -382,10 +403,9 @@ class HandoffService:
                 report_reason=report.reason,
                 closed_by=user_id,
             )
-            closing = await self._publisher.publish(
+            return await self._publisher.publish(
                 closing, authorization, {Delivery.DM, Delivery.CARD, Delivery.REPLY}
             )
-        logger.info("handoff.closed", extra={**_ids(closing), "result": report.kind})
 
     async def _send_close(self, record: CardRecord, call: CloseCall) -> Authorization:
         """Send a close with the latest versions; on a conflict re-read and retry while active."""

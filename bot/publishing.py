@@ -12,6 +12,7 @@ import logging
 from dataclasses import replace
 from enum import StrEnum
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from blocks import card, dm
@@ -34,6 +35,10 @@ IMPOSSIBLE = frozenset(
     }
 )
 """Slack errors that no retry will fix."""
+
+
+SLACK_UNAVAILABLE = (SlackApiError, aiohttp.ClientError, TimeoutError)
+"""Failures after slack_sdk's own retries: the delivery stays owed and the watcher tries again."""
 
 
 class Delivery(StrEnum):
@@ -81,6 +86,15 @@ class Publisher:
             for delivery in sorted(remaining, key=list(Delivery).index):
                 await self._deliver(delivery, record, authorization)
                 remaining.discard(delivery)
+        except SLACK_UNAVAILABLE as error:
+            logger.warning(
+                "slack.delivery_deferred",
+                extra={
+                    "authorization_id": record.authorization_id,
+                    "channel": record.channel,
+                    "error": type(error).__name__,
+                },
+            )
         finally:
             dm_closed = Delivery.DM in deliveries and Delivery.DM not in remaining
             record = record.evolve(

@@ -67,5 +67,9 @@ class ClickTooSlow(Refusal):
     """Slack's trigger for opening a form expired before the bot could use it."""
 
 
+class ShownLater(Refusal):
+    """Collate took the action, but the bot could not record it just now; the card catches up."""
+
+
 class TryAgainLater(Refusal):
     """A dependency is unavailable right now; nothing was changed."""

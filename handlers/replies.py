@@ -20,6 +20,7 @@ from bot.refusals import (
     NotPermitted,
     OfferGone,
     Refusal,
+    ShownLater,
     SnapshotChanged,
     StaleButton,
     TryAgainLater,
@@ -117,6 +118,8 @@ def refusal_text(refusal: Refusal) -> str:
             return texts.stale_button()
         case TryAgainLater():
             return texts.try_again_later()
+        case ShownLater():
+            return texts.shown_later()
         case CannotDm():
             return texts.could_not_dm()
         case ClickTooSlow():
