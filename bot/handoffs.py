@@ -442,8 +442,16 @@ class HandoffService:
 
     # Following Collate ------------------------------------------------------------------------
 
+    def channel_for(self, authorization: Authorization) -> str:
+        """The channel a new card for this authorization goes to."""
+        return self._router.channel_for(authorization)
+
     async def refresh(
-        self, authorization_id: str, authorization: Authorization | None = None
+        self,
+        authorization_id: str,
+        authorization: Authorization | None = None,
+        *,
+        lock_wait_seconds: float = 10.0,
     ) -> None:
         """Bring one card up to date with Collate; ``authorization`` saves a read when fresh.
 
@@ -451,7 +459,7 @@ class HandoffService:
         """
         if authorization is None:
             authorization = await self._read(authorization_id)
-        async with self._store.locked(authorization_id):
+        async with self._store.locked(authorization_id, wait_seconds=lock_wait_seconds):
             record = await self._store.load(authorization_id)
             if record is None:
                 return

@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import Any, Self, cast
 
 from redis.asyncio import Redis
@@ -92,7 +92,13 @@ class CardRecord:
     """Slack deliveries this record still owes (``bot.publishing.Delivery``), comma-separated."""
 
     def to_redis(self) -> dict[str, str]:
-        return {name: _encode(value) for name, value in asdict(self).items()}
+        """The fields that differ from their defaults (the rest read back as defaults)."""
+        defaults = _DEFAULTS
+        return {
+            name: _encode(value)
+            for name, value in asdict(self).items()
+            if name not in defaults or defaults[name] != value
+        }
 
     @classmethod
     def from_redis(cls, raw: Mapping[str, str]) -> Self:
@@ -104,6 +110,9 @@ class CardRecord:
 
     def evolve(self, **changes: Any) -> CardRecord:
         return replace(self, **changes)
+
+
+_DEFAULTS = {spec.name: spec.default for spec in fields(CardRecord) if spec.default is not MISSING}
 
 
 def _encode(value: object) -> str:
@@ -149,15 +158,16 @@ class Store:
         return CardRecord.from_redis({_text(k): _text(v) for k, v in raw.items()}) if raw else None
 
     async def save(self, record: CardRecord) -> None:
-        """Write the whole record; a final record that owes nothing stops being followed."""
+        """Replace the whole record (``DEL`` clears any expiry); a final record that owes nothing
+        stops being followed and expires."""
         key = self._key("card", record.authorization_id)
         async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
             pipe.hset(key, mapping=cast(Mapping[Any, Any], record.to_redis()))
             if record.final and not record.pending:
                 pipe.expire(key, FINAL_RECORD_TTL_SECONDS)
                 pipe.srem(self._key("tracked"), record.authorization_id)
             else:
-                pipe.persist(key)
                 pipe.sadd(self._key("tracked"), record.authorization_id)
             await pipe.execute()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass
 
 from bot.collate import Authorization, CollateClient, CollateError
@@ -17,6 +18,9 @@ from bot.handoffs import HandoffService
 from bot.store import LockTimeout, Store
 
 logger = logging.getLogger(__name__)
+
+FOLLOW_LOCK_WAIT_SECONDS = 0.5
+"""A card someone else is editing (or a dead replica's lock) is skipped until the next cycle."""
 
 
 @dataclass(frozen=True)
@@ -78,16 +82,25 @@ class Watcher:
     async def cycle(self) -> CycleReport:
         """One poll: offers first, then every tracked case the list did not cover."""
         listed = await self._collate.list_requiring_action()
-        already_tracked = await self._store.tracked()
-        posted = 0
-        for authorization in listed:
-            posted += await self._take_offer(authorization, already_tracked)
+        posted = await self._take_offers(listed, await self._store.tracked())
         fresh = {authorization.id: authorization for authorization in listed}
         tracked = await self._store.tracked()
         for authorization_id in sorted(tracked):
             await self._follow(authorization_id, fresh.get(authorization_id))
         offers = sum(1 for authorization in listed if authorization.offers_manual_handoff)
         return CycleReport(offers_seen=offers, cards_posted=posted, followed=len(tracked))
+
+    async def _take_offers(self, listed: list[Authorization], tracked: set[str]) -> int:
+        """Post the new offers' cards, each channel in its own task: Slack paces
+        ``chat.postMessage`` per channel, so one throttled channel must not hold up the rest."""
+        by_channel: dict[str, list[Authorization]] = defaultdict(list)
+        for authorization in listed:
+            by_channel[self._handoffs.channel_for(authorization)].append(authorization)
+
+        async def post_in_order(offers: list[Authorization]) -> int:
+            return sum([await self._take_offer(offer, tracked) for offer in offers])
+
+        return sum(await asyncio.gather(*(post_in_order(o) for o in by_channel.values())))
 
     async def _take_offer(self, authorization: Authorization, tracked: set[str]) -> int:
         """Post a card for an offer that has none: 1 if a card was posted.
@@ -106,7 +119,9 @@ class Watcher:
 
     async def _follow(self, authorization_id: str, fresh: Authorization | None) -> None:
         try:
-            await self._handoffs.refresh(authorization_id, fresh)
+            await self._handoffs.refresh(
+                authorization_id, fresh, lock_wait_seconds=FOLLOW_LOCK_WAIT_SECONDS
+            )
         except (CollateError, LockTimeout) as error:
             logger.warning(
                 "watcher.follow_failed",

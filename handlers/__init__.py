@@ -7,7 +7,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.background import Background
 from bot.handoffs import HandoffService
 from bot.settings import Settings
-from handlers import actions, dedupe, events, groups, submissions
+from handlers import actions, events, groups, submissions
 
 
 def register(
@@ -16,7 +16,6 @@ def register(
     """Attach every listener and middleware the bot needs to ``app``; slow work goes to
     ``background`` after the ack. ``settings`` pin the workspace (``SLACK_TEAM_ID``)."""
     events.register(app, handoffs, settings)
-    dedupe.register(app, handoffs.store)
     actions.register(app, handoffs, background)
     submissions.register(app, handoffs, background)
     groups.register(app, handoffs.roles)

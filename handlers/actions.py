@@ -14,6 +14,7 @@ from blocks.ids import ActionId, ActionRef, InvalidActionRef
 from bot.background import Background
 from bot.handoffs import HandoffService
 from bot.refusals import ClickTooSlow, StaleButton
+from handlers import dedupe
 from handlers.replies import run_for
 
 logger = logging.getLogger(__name__)
@@ -105,17 +106,22 @@ class _Clicks:
         await self._run(click, click.work(open_modal))
 
     async def _run(self, click: _Click, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` after the ack has gone back to Slack; failures are told privately."""
-        self._background.spawn(
-            run_for(
+        """Run ``work`` after the ack has gone back to Slack, once per interaction; failures
+        are told privately."""
+
+        async def once() -> None:
+            if not await dedupe.first_time(self._handoffs.store, click.trigger_id):
+                work.close()
+                return
+            await run_for(
                 self._surfaces,
                 channel=click.channel,
                 user_id=click.user_id,
                 action=click.action_id,
                 work=work,
-            ),
-            name=click.action_id,
-        )
+            )
+
+        self._background.spawn(once(), name=click.action_id)
 
 
 def _modal_for(action_id: ActionId, ref: ActionRef) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from blocks.model import FormErrors
 from bot.background import Background
 from bot.handoffs import HandoffService
 from bot.refusals import StaleButton
+from handlers import dedupe
 from handlers.replies import run_for
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,21 @@ class _Submissions:
             logger.warning("handoff.invalid_private_metadata", extra={"user": user_id})
             self._background.spawn(self._refuse_stale(user_id, callback_id), name=callback_id)
             return
-        self._background.spawn(self._close(ref, user_id, callback_id, close), name=callback_id)
+        trigger_id = str(body.get("trigger_id") or "")
+        self._background.spawn(
+            self._close_once(trigger_id, ref, user_id, callback_id, close), name=callback_id
+        )
+
+    async def _close_once(
+        self,
+        trigger_id: str,
+        ref: ActionRef,
+        user_id: str,
+        callback_id: str,
+        close: Callable[[ActionRef, str], Awaitable[None]],
+    ) -> None:
+        if await dedupe.first_time(self._handoffs.store, trigger_id):
+            await self._close(ref, user_id, callback_id, close)
 
     async def _refuse_stale(self, user_id: str, callback_id: str) -> None:
         """A modal this bot did not write: no card to answer in, so the person is told by DM."""
