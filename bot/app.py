@@ -230,7 +230,7 @@ def build_runtime(
     handoffs = HandoffService(
         collate,
         store,
-        Surfaces(slack),
+        Surfaces(slack, post_spacing_seconds=settings.slack_post_spacing_seconds),
         router=router,
         roles=roles,
         summary_fields=settings.summary_fields,

@@ -129,7 +129,8 @@ class Publisher:
 
     async def post_card(self, record: CardRecord, authorization: Authorization) -> str:
         """Post a new card; return its ts."""
-        return await self._surfaces.post(record.channel, await self._card(record, authorization))
+        message = await self._card(record, authorization)
+        return await self._surfaces.post(record.channel, message, paced=True)
 
     async def point_to_successor(
         self, old: CardRecord, new: CardRecord, authorization: Authorization

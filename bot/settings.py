@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     redis_key_prefix: str = Field(default="handoff", pattern=r"^[a-z0-9_-]{1,32}$")
     poll_interval_seconds: float = Field(default=10.0, gt=0, le=3600)
     watcher_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    slack_post_spacing_seconds: float = Field(default=1.05, ge=0, le=60)
     snapshot_summary_fields: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SUMMARY_FIELDS
     log_level: LogLevel = "INFO"
     port: int = Field(default=3000, ge=1, le=65535)

@@ -6,6 +6,7 @@ post: a DM carries a bearer grant URL, and a card has nothing worth unfurling.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -24,22 +25,45 @@ def _code(error: SlackApiError) -> str:
 class Surfaces:
     """Thin, typed wrapper over the Web API calls the bot makes."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, post_spacing_seconds: float = 0.0) -> None:
         self._client = client
+        self._spacing = post_spacing_seconds
+        self._next_post: dict[str, float] = {}
 
     @property
     def client(self) -> AsyncWebClient:
         return self._client
 
-    async def post(self, channel: str, message: SlackMessage, *, thread_ts: str = "") -> str:
-        """Post a message (a thread reply when ``thread_ts`` is set) and return its ts."""
+    async def post(
+        self, channel: str, message: SlackMessage, *, thread_ts: str = "", paced: bool = False
+    ) -> str:
+        """Post a message (a thread reply when ``thread_ts`` is set) and return its ts.
+
+        ``paced`` posts wait their turn in the channel (new cards: a burst of offers to one
+        channel goes out at Slack's pace instead of into 429s)."""
         arguments: dict[str, Any] = {"channel": channel, **message}
         if thread_ts:
             arguments["thread_ts"] = thread_ts
+        if paced:
+            await self._wait_turn(channel)
         response = await self._client.chat_postMessage(
             **arguments, unfurl_links=False, unfurl_media=False
         )
         return str(response["ts"])
+
+    async def _wait_turn(self, channel: str) -> None:
+        """Space posts to one channel ``post_spacing_seconds`` apart: ``chat.postMessage`` allows
+        about one a second per channel (slack-platform §3), and each 429 would cost the caller
+        ``Retry-After`` plus up to 1 s of slack_sdk's jitter instead."""
+        if self._spacing <= 0:
+            return
+        now = asyncio.get_running_loop().time()
+        turn = max(now, self._next_post.get(channel, now))
+        self._next_post[channel] = turn + self._spacing
+        if len(self._next_post) > 10_000:
+            self._next_post = {c: t for c, t in self._next_post.items() if t > now}
+        if turn > now:
+            await asyncio.sleep(turn - now)
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         await self._client.chat_update(channel=channel, ts=ts, **message)

@@ -23,6 +23,10 @@ FOLLOW_LOCK_WAIT_SECONDS = 0.5
 """A card someone else is editing (or a dead replica's lock) is skipped until the next cycle."""
 
 
+class LeaseLost(Exception):
+    """Another replica holds the polling lease now; this one stops its cycle."""
+
+
 @dataclass(frozen=True)
 class CycleReport:
     """What one poll cycle did, for logs and tests."""
@@ -63,15 +67,31 @@ class Watcher:
         try:
             if not await self._store.hold_watcher_lease(self._holder, self._lease):
                 return
-            report = await self.cycle()
+            report = await self._cycle_holding_lease()
             logger.debug("watcher.cycle", extra=report.__dict__)
         except CollateError as error:
             logger.warning(
                 "watcher.collate_unavailable",
                 extra={"error_code": error.code, "request_id": error.request_id},
             )
+        except LeaseLost:
+            logger.warning("watcher.lease_lost")
         except Exception:
             logger.exception("watcher.cycle_failed")
+
+    async def _cycle_holding_lease(self) -> CycleReport:
+        """A cycle can outlast the lease (a burst of offers paced per channel): renew it every
+        third of its length while the cycle runs, and stop the cycle if it was lost."""
+        cycle = asyncio.create_task(self.cycle())
+        try:
+            while True:
+                done, _ = await asyncio.wait({cycle}, timeout=self._lease / 3)
+                if done:
+                    return cycle.result()
+                if not await self._store.hold_watcher_lease(self._holder, self._lease):
+                    raise LeaseLost()
+        finally:
+            cycle.cancel()
 
     async def _release(self) -> None:
         try:
@@ -80,15 +100,25 @@ class Watcher:
             logger.warning("watcher.lease_release_failed")
 
     async def cycle(self) -> CycleReport:
-        """One poll: offers first, then every tracked case the list did not cover."""
-        listed = await self._collate.list_requiring_action()
-        posted = await self._take_offers(listed, await self._store.tracked())
-        fresh = {authorization.id: authorization for authorization in listed}
-        tracked = await self._store.tracked()
-        for authorization_id in sorted(tracked):
-            await self._follow(authorization_id, fresh.get(authorization_id))
-        offers = sum(1 for authorization in listed if authorization.offers_manual_handoff)
-        return CycleReport(offers_seen=offers, cards_posted=posted, followed=len(tracked))
+        """One poll, a page at a time: each page's new offers get cards and its tracked cases
+        are followed from it; then every tracked case no page returned is read. Only one page
+        of authorizations is held at a time."""
+        already_tracked = await self._store.tracked()
+        seen: set[str] = set()
+        posted = offers = followed = 0
+        async for page in self._collate.pages_requiring_action():
+            fresh = [authorization for authorization in page if authorization.id not in seen]
+            seen.update(authorization.id for authorization in fresh)
+            offers += sum(1 for authorization in fresh if authorization.offers_manual_handoff)
+            posted += await self._take_offers(fresh, already_tracked)
+            for authorization in fresh:
+                if authorization.id in already_tracked:
+                    await self._follow(authorization.id, authorization)
+                    followed += 1
+        for authorization_id in sorted(await self._store.tracked() - seen):
+            await self._follow(authorization_id, None)
+            followed += 1
+        return CycleReport(offers_seen=offers, cards_posted=posted, followed=followed)
 
     async def _take_offers(self, listed: list[Authorization], tracked: set[str]) -> int:
         """Post the new offers' cards, each channel in its own task: Slack paces

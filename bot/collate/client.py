@@ -219,6 +219,15 @@ class CollateClient:
                     _keep_newest(found, authorization)
         return list(found.values())
 
+    async def pages_requiring_action(
+        self, *, page_size: int = 100
+    ) -> AsyncIterator[list[Authorization]]:
+        """Each page of ``list_requiring_action`` as it arrives, so a caller holds one page."""
+        if not 1 <= page_size <= _MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be from 1 to {_MAX_PAGE_SIZE}")
+        async for page in self._pages(page_size):
+            yield [a for a in page.data if a.status is AuthorizationStatus.REQUIRES_ACTION]
+
     async def get_authorization(self, authorization_id: str) -> Authorization:
         """The authorization as Collate holds it now (E2)."""
         command = _Command(GET_AUTHORIZATION, (authorization_id,))
