@@ -33,11 +33,13 @@ COLLATE_KEY = "collate-test-key-0123456789"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-async def redis_for_tests() -> Callable[[], Redis]:
-    """Connections to one store: a real Redis when one answers at ``HANDOFF_BOT_TEST_REDIS_URL``
-    (or the default), else the embedded one; ``HANDOFF_BOT_REQUIRE_REDIS=1`` (set by ``.ci/run``)
-    forbids the latter. Each call of the result is a new connection, as a new process makes."""
-    url = os.environ.get("HANDOFF_BOT_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+async def redis_for_tests(url: str | None = None) -> Callable[[], Redis]:
+    """Connections to one store: a real Redis when one answers at ``url`` (which must answer),
+    else at ``HANDOFF_BOT_TEST_REDIS_URL`` (or the default), else the embedded one;
+    ``HANDOFF_BOT_REQUIRE_REDIS=1`` (set by ``.ci/run``) forbids the latter. Each call of the
+    result is a new connection, as a new process makes."""
+    required = url is not None or os.environ.get("HANDOFF_BOT_REQUIRE_REDIS") == "1"
+    url = url or os.environ.get("HANDOFF_BOT_TEST_REDIS_URL", DEFAULT_REDIS_URL)
 
     def real() -> Redis:
         return Redis.from_url(url, decode_responses=True, socket_connect_timeout=0.5)
@@ -47,7 +49,7 @@ async def redis_for_tests() -> Callable[[], Redis]:
         await probe.ping()
         return real
     except Exception:
-        if os.environ.get("HANDOFF_BOT_REQUIRE_REDIS") == "1":
+        if required:
             pytest.fail(f"a real Redis server is required and none answers at {url}")
     finally:
         await probe.aclose()
@@ -85,6 +87,8 @@ class BotWorld:
     people: dict[str, SlackPerson]
     ids: dict[str, str]
     """Ids of the extra channels and user groups, by name."""
+    bot_connects_itself: bool = False
+    """The bot opens its own Redis connection from ``REDIS_URL``, as the product does."""
 
     @property
     def runtime(self) -> Runtime:
@@ -97,7 +101,8 @@ class BotWorld:
 
     async def start_bot(self, settings: Settings, *, collate: CollateClient | None = None) -> None:
         """Start a bot process on its own connection to the shared store."""
-        self._runtime = build_runtime(settings, redis=self.connect(), collate=collate)
+        redis = None if self.bot_connects_itself else self.connect()
+        self._runtime = build_runtime(settings, redis=redis, collate=collate)
         port = await self._runtime.start(host="127.0.0.1", port=0, watch=False)
         self.slack.set_request_url(f"http://127.0.0.1:{port}/slack/events")
 
@@ -185,6 +190,7 @@ def bot_settings(
         "handoff_channel": channel,
         "redis_key_prefix": prefix,
         "poll_interval_seconds": 0.2,
+        "slack_post_spacing_seconds": 0.0,
         **overrides,
     }
     return Settings(**values)
@@ -198,6 +204,7 @@ async def bot_world(
     channels: tuple[str, ...] = (),
     groups: dict[str, tuple[str, ...]] | None = None,
     collate_transport: Callable[[CollateSimulator], httpx.AsyncBaseTransport] | None = None,
+    redis_url: str | None = None,
     **overrides: Any,
 ) -> AsyncIterator[BotWorld]:
     """The product on loopback.
@@ -205,7 +212,9 @@ async def bot_world(
     ``channels`` are more channels (everyone a member) and ``groups`` Slack user groups by handle
     (of people's names); a string setting in ``overrides`` may name them as ``{handle}``, e.g.
     ``supervisor_channel="{supervisors}"``. ``collate_transport`` wraps the bot's HTTP to
-    Collate, to make something happen at a precise moment."""
+    Collate, to make something happen at a precise moment. ``redis_url`` names a Redis server
+    that must answer (e.g. one a fault test controls): the bot then connects to it by itself
+    through ``REDIS_URL``, with the product's own connection settings."""
     collate = CollateSimulator(
         api_key=COLLATE_KEY, settings=sim_settings or SimSettings(reconcile_delay_seconds=0.2)
     )
@@ -222,7 +231,9 @@ async def bot_world(
     for handle, names in (groups or {}).items():
         ids[handle] = slack.add_usergroup(handle, [members[name].id for name in names])
     overrides = {key: _name_ids(value, ids) for key, value in overrides.items()}
-    connect = await redis_for_tests()
+    connect = await redis_for_tests(redis_url)
+    if redis_url is not None:
+        overrides.setdefault("redis_url", redis_url)
     prefix = "t" + uuid.uuid4().hex[:10]
     settings = bot_settings(
         collate_url=collate_url, slack_url=slack_url, channel=channel, prefix=prefix, **overrides
@@ -230,7 +241,8 @@ async def bot_world(
     client = None
     if collate_transport is not None:
         client = CollateClient(collate_url, COLLATE_KEY, transport=collate_transport(collate))
-    world = BotWorld(collate, slack, None, connect(), connect, prefix, channel, members, ids)
+    own = redis_url is not None
+    world = BotWorld(collate, slack, None, connect(), connect, prefix, channel, members, ids, own)
     await world.start_bot(settings, collate=client)
     try:
         yield world
