@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from blocks import dm
 from blocks.ids import ActionId, ActionRef
-from blocks.model import CardPhase, SlackMessage
+from blocks.model import CardPhase, CaseFacts, SlackMessage
 from bot import presenter, redaction
 from bot.collate import (
     AccessGrant,
@@ -34,7 +34,7 @@ from bot.collate import (
     VersionConflict,
 )
 from bot.lifecycle import Change, follow, needs_handoff_read
-from bot.publishing import Delivery, Publisher
+from bot.publishing import SLACK_UNAVAILABLE, Delivery, Publisher
 from bot.refusals import (
     AlreadyAccepted,
     CannotDm,
@@ -54,6 +54,7 @@ from bot.surfaces import Surfaces
 logger = logging.getLogger(__name__)
 
 MAX_CONFLICT_RETRIES = 3
+UNKNOWN_POST_GRACE_SECONDS = 120.0
 CloseCall = Callable[[Authorization, ManualHandoff], Awaitable[CloseResult]]
 
 
@@ -105,8 +106,12 @@ class HandoffService:
         return self._roles
 
     async def card_channel(self, authorization_id: str) -> str:
-        """Where a person acting on this authorization's card can be told things privately."""
-        record = await self._store.load(authorization_id)
+        """Where a person acting on this authorization's card can be told things privately
+        (empty, meaning a DM, when the store cannot say)."""
+        try:
+            record = await self._store.load(authorization_id)
+        except RedisError:
+            return ""
         return record.channel if record else ""
 
     # Offers -----------------------------------------------------------------------------------
@@ -116,17 +121,41 @@ class HandoffService:
         async with self._store.locked(authorization.id):
             previous = await self._store.load(authorization.id)
             if previous is not None and not previous.final:
-                if previous.ts:
+                if previous.ts or not self._may_post_again(previous):
                     return None
-                record = previous  # reserved, but the process stopped before it was posted
+                record = previous
             else:
                 record = self._new_offer_record(authorization, previous)
                 await self._store.save(record)
-            record = record.evolve(ts=await self._publisher.post_card(record, authorization))
+            try:
+                ts = await self._publisher.post_card(record, authorization)
+            except SLACK_UNAVAILABLE:
+                await self._store.save(record.evolve(post_failed=True))
+                raise
+            record = record.evolve(ts=ts, post_failed=False)
             await self._store.save(record)
         logger.info("handoff.offered", extra=_ids(record))
         await self._publisher.announce_offer(record, authorization)
         return record
+
+    def _may_post_again(self, reserved: CardRecord) -> bool:
+        """A reserved record has no ts: post again if Slack refused the post; if the process or
+        Redis failed around it, the card may exist, so wait for a click on it to tell its ts
+        (``adopt_card_ts``) and only post again after ``UNKNOWN_POST_GRACE_SECONDS``."""
+        if reserved.post_failed:
+            return True
+        return self._clock() - reserved.offered_at > UNKNOWN_POST_GRACE_SECONDS
+
+    async def adopt_card_ts(self, authorization_id: str, channel: str, ts: str) -> None:
+        """A click on a card whose post was never recorded tells the bot where the card is."""
+        if not ts:
+            return
+        async with self._store.locked(authorization_id):
+            record = await self._store.load(authorization_id)
+            if record is None or record.ts or record.channel != channel:
+                return
+            await self._store.save(record.evolve(ts=ts, post_failed=False))
+        logger.warning("handoff.card_ts_adopted", extra={"authorization_id": authorization_id})
 
     def _new_offer_record(
         self, authorization: Authorization, previous: CardRecord | None
@@ -284,6 +313,8 @@ class HandoffService:
         facts = presenter.case_facts(authorization, offered_at=record.offered_at)
         async with self._store.locked(record.authorization_id):
             current = await self._store.load(record.authorization_id) or record
+            if not current.dm_ts:
+                current = await self._reserve_dm(current, facts)
             view = presenter.dm_view(current, facts, grant=grant, handoff=handoff)
             dm_channel, dm_ts = await self._post_dm(current, dm.handoff_dm(view))
             updated = current.evolve(
@@ -294,6 +325,15 @@ class HandoffService:
             )
             await self._store.save(updated)
         await self._publisher.announce_link(updated, authorization)
+
+    async def _reserve_dm(self, record: CardRecord, facts: CaseFacts) -> CardRecord:
+        """Post the DM without a link and record where it is, before any link goes in: a DM
+        the bot cannot find again could never have its link removed."""
+        view = presenter.dm_view(record, facts, grant=None, link_renewable=True)
+        dm_channel, dm_ts = await self._post_dm(record, dm.handoff_dm(view))
+        reserved = record.evolve(dm_channel=dm_channel, dm_ts=dm_ts)
+        await self._store.save(reserved)
+        return reserved
 
     async def _post_dm(self, record: CardRecord, message: SlackMessage) -> tuple[str, str]:
         """Post (or edit) the acceptor's DM; ``CannotDm`` when Slack will not deliver it."""
@@ -416,13 +456,15 @@ class HandoffService:
                 await self.refresh(record.authorization_id, authorization)
                 raise HandoffClosed(handoff.result)
             try:
-                await call(authorization, handoff)
+                closed = await call(authorization, handoff)
             except VersionConflict:
                 continue
             except NotActionable:
                 await self.refresh(record.authorization_id)
                 raise HandoffClosed(None) from None
-            return authorization
+            # NOTE: keep the version the close produced, so a list read taken before the close
+            # but answered after it is recognised as stale (contract §10).
+            return authorization.model_copy(update={"version": closed.authorization.version})
         raise TryAgainLater()
 
     async def _closer_record(self, ref: ActionRef, user_id: str, action: ActionId) -> CardRecord:
@@ -476,6 +518,9 @@ class HandoffService:
                 await self._apply(change, authorization)
             elif authorization is not None:
                 await self._expire_link_if_due(record, authorization)
+        unposted = not record.ts and record.phase is CardPhase.OFFERED and change is None
+        if unposted and authorization is not None and authorization.offers_manual_handoff:
+            await self.post_offer(authorization)
         if change is not None and change.reoffer and authorization is not None:
             successor = await self.post_offer(authorization)
             if successor is not None:

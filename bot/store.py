@@ -65,6 +65,8 @@ class CardRecord:
     version: int
     channel: str
     ts: str = ""
+    post_failed: bool = False
+    """Slack refused to post the card (so no card exists yet): the watcher posts it again."""
     offered_at: float = 0.0
     snapshot_id: str = ""
     review_updated: bool = False

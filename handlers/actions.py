@@ -41,7 +41,14 @@ class _Clicks:
     async def accept(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         click = _Click.of(body)
-        await self._run(click, click.work(lambda ref: self._handoffs.accept(ref, click.user_id)))
+
+        async def accept(ref: ActionRef) -> None:
+            await self._handoffs.adopt_card_ts(
+                ref.authorization_id, click.channel, click.message_ts
+            )
+            await self._handoffs.accept(ref, click.user_id)
+
+        await self._run(click, click.work(accept))
 
     async def review(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -149,6 +156,7 @@ class _Click:
         if not self.channel:
             self.channel = str(body.get("container", {}).get("channel_id", ""))
         self.trigger_id = str(body.get("trigger_id", ""))
+        self.message_ts = str(body.get("container", {}).get("message_ts", ""))
         self.action_id = str(action.get("action_id", ""))
         self.value = str(action.get("value", ""))
         self.selected_option = str((action.get("selected_option") or {}).get("value", ""))
