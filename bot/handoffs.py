@@ -48,7 +48,7 @@ from bot.refusals import (
 )
 from bot.roles import Roles
 from bot.routing import Router
-from bot.store import CardRecord, LockTimeout, Store
+from bot.store import LOCK_TTL_SECONDS, CardRecord, LockTimeout, Store
 from bot.surfaces import Surfaces
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,10 @@ class HandoffService:
     # Offers -----------------------------------------------------------------------------------
 
     async def post_offer(self, authorization: Authorization) -> CardRecord | None:
-        """Post a card for a new offer, unless the authorization already has a live card."""
+        """Post a card for a new offer, unless the authorization already has a live card.
+
+        Waits its turn in the channel first (Slack's per-channel pace), outside the lock."""
+        await self._surfaces.wait_turn(self._router.channel_for(authorization))
         async with self._store.locked(authorization.id):
             previous = await self._store.load(authorization.id)
             if previous is not None and not previous.final:
@@ -493,7 +496,7 @@ class HandoffService:
         authorization_id: str,
         authorization: Authorization | None = None,
         *,
-        lock_wait_seconds: float = 10.0,
+        lock_wait_seconds: float = LOCK_TTL_SECONDS + 1,
     ) -> None:
         """Bring one card up to date with Collate; ``authorization`` saves a read when fresh.
 

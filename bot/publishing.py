@@ -130,7 +130,7 @@ class Publisher:
     async def post_card(self, record: CardRecord, authorization: Authorization) -> str:
         """Post a new card; return its ts."""
         message = await self._card(record, authorization)
-        return await self._surfaces.post(record.channel, message, paced=True)
+        return await self._surfaces.post(record.channel, message)
 
     async def point_to_successor(
         self, old: CardRecord, new: CardRecord, authorization: Authorization

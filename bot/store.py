@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 FINAL_RECORD_TTL_SECONDS = 7 * 24 * 3600
 CLAIM_TTL_SECONDS = 24 * 3600
 EVENT_TTL_SECONDS = 3600
+LOCK_TTL_SECONDS = 15.0
+"""A lock outlives no holder by more than this; a click waits a little longer than it, so a dead
+replica's lock delays a person's click (who is told "working on it") but never refuses it."""
 _GROUP_MARKER = "*"
 """Stored with a group's members so that an empty group is still a cached answer."""
 
@@ -197,13 +200,13 @@ class Store:
 
     @asynccontextmanager
     async def locked(
-        self, authorization_id: str, *, wait_seconds: float = 10.0
+        self, authorization_id: str, *, wait_seconds: float = LOCK_TTL_SECONDS + 1
     ) -> AsyncIterator[None]:
         """Hold the authorization's lock: one writer at a time for its record and its card."""
         key = self._key("lock", authorization_id)
         token = secrets.token_hex(8)
         deadline = time.monotonic() + wait_seconds
-        while not await self._redis.set(key, token, nx=True, px=15_000):
+        while not await self._redis.set(key, token, nx=True, px=int(LOCK_TTL_SECONDS * 1000)):
             if time.monotonic() > deadline:
                 raise LockTimeout(authorization_id)
             await asyncio.sleep(0.02)

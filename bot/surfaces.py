@@ -34,27 +34,22 @@ class Surfaces:
     def client(self) -> AsyncWebClient:
         return self._client
 
-    async def post(
-        self, channel: str, message: SlackMessage, *, thread_ts: str = "", paced: bool = False
-    ) -> str:
-        """Post a message (a thread reply when ``thread_ts`` is set) and return its ts.
-
-        ``paced`` posts wait their turn in the channel (new cards: a burst of offers to one
-        channel goes out at Slack's pace instead of into 429s)."""
+    async def post(self, channel: str, message: SlackMessage, *, thread_ts: str = "") -> str:
+        """Post a message (a thread reply when ``thread_ts`` is set) and return its ts."""
         arguments: dict[str, Any] = {"channel": channel, **message}
         if thread_ts:
             arguments["thread_ts"] = thread_ts
-        if paced:
-            await self._wait_turn(channel)
         response = await self._client.chat_postMessage(
             **arguments, unfurl_links=False, unfurl_media=False
         )
         return str(response["ts"])
 
-    async def _wait_turn(self, channel: str) -> None:
-        """Space posts to one channel ``post_spacing_seconds`` apart: ``chat.postMessage`` allows
-        about one a second per channel (slack-platform §3), and each 429 would cost the caller
-        ``Retry-After`` plus up to 1 s of slack_sdk's jitter instead."""
+    async def wait_turn(self, channel: str) -> None:
+        """Wait for this channel's next posting slot, ``post_spacing_seconds`` after the last.
+
+        ``chat.postMessage`` allows about one a second per channel (slack-platform §3): a burst
+        of new cards goes out at that pace instead of into 429s, each of which would cost
+        ``Retry-After`` plus up to 1 s of slack_sdk's jitter."""
         if self._spacing <= 0:
             return
         now = asyncio.get_running_loop().time()
