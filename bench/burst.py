@@ -74,7 +74,10 @@ async def _once(plan: Plan) -> Result:
     sims.slack.rate_limit("chat.postMessage", RATE_PER_SECOND, burst=BURST)
     prefix = new_prefix()
     bot = await BotProcess.start(
-        "burst-bot", sims.bot_settings(prefix, ROUTING_RULES=json.dumps(rules))
+        "burst-bot",
+        sims.bot_settings(
+            prefix, ROUTING_RULES=json.dumps(rules), SLACK_POST_SPACING_SECONDS="1.05"
+        ),
     )
     try:
         began = time.time()

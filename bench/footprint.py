@@ -77,8 +77,7 @@ async def run(plan: Plan) -> Section:
     for number in range(plan.tracked):
         sims.collate.add_authorization(review=number % 2 == 0, case_id=f"RSS-{number:05d}")
     prefix = new_prefix()
-    settings = sims.bot_settings(prefix, SLACK_POST_SPACING_SECONDS="0")  # an unthrottled channel
-    bot = await BotProcess.start("footprint-bot", settings)
+    bot = await BotProcess.start("footprint-bot", sims.bot_settings(prefix))
     baseline = await start_baseline("pbr", sims)
     sims.deliver_to(bot.url)
     measured = Measured()

@@ -128,10 +128,7 @@ async def run(plan: Plan) -> Section:
     prefix = new_prefix()
     bot = await BotProcess.start(
         "offers-bot",
-        # The simulator does not throttle this channel; pacing would only slow the setup.
-        sims.bot_settings(
-            prefix, POLL_INTERVAL_SECONDS=str(plan.interval), SLACK_POST_SPACING_SECONDS="0"
-        ),
+        sims.bot_settings(prefix, POLL_INTERVAL_SECONDS=str(plan.interval)),
         watch=True,
     )
     sims.deliver_to(bot.url)

@@ -114,7 +114,10 @@ class Simulators:
         self.slack.set_request_url(url)
 
     def bot_settings(self, prefix: str, **overrides: str) -> dict[str, str]:
-        """The bot's environment for these simulators, HTTP mode, polling off by default."""
+        """The bot's environment for these simulators, HTTP mode, polling off by default.
+
+        Posting is unpaced (the simulator's channels are not throttled unless a benchmark says
+        so); the burst benchmark sets the product's default pacing itself."""
         settings = {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -125,6 +128,7 @@ class Simulators:
             "REDIS_URL": REDIS_URL,
             "REDIS_KEY_PREFIX": prefix,
             "LOG_LEVEL": "INFO",
+            "SLACK_POST_SPACING_SECONDS": "0",
         }
         settings.update(overrides)
         return settings
