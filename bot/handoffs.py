@@ -522,6 +522,8 @@ class HandoffService:
             elif authorization is not None:
                 await self._expire_link_if_due(record, authorization)
         unposted = not record.ts and record.phase is CardPhase.OFFERED and change is None
+        # Ask only when a new post is allowed: post_offer first waits for a posting slot.
+        unposted = unposted and self._may_post_again(record)
         if unposted and authorization is not None and authorization.offers_manual_handoff:
             await self.post_offer(authorization)
         if change is not None and change.reoffer and authorization is not None:

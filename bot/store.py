@@ -148,10 +148,6 @@ class Store:
         self._redis = redis
         self._prefix = prefix
 
-    @property
-    def redis(self) -> Redis:
-        return self._redis
-
     def _key(self, *parts: str) -> str:
         return ":".join((self._prefix, *parts))
 

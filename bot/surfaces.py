@@ -30,10 +30,6 @@ class Surfaces:
         self._spacing = post_spacing_seconds
         self._next_post: dict[str, float] = {}
 
-    @property
-    def client(self) -> AsyncWebClient:
-        return self._client
-
     async def post(self, channel: str, message: SlackMessage, *, thread_ts: str = "") -> str:
         """Post a message (a thread reply when ``thread_ts`` is set) and return its ts."""
         arguments: dict[str, Any] = {"channel": channel, **message}
